@@ -1,0 +1,52 @@
+/*
+ * CPageZipPreload — the part of libpagezip.so that must be C: the interposed
+ * libc entry points, their bootstrap before the Swift engine exists, and the
+ * per-thread re-entry guard.  The engine (Swift) implements the pz_engine_*
+ * hooks declared here.
+ */
+#ifndef CPAGEZIPPRELOAD_H
+#define CPAGEZIPPRELOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pagezip.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Engine life cycle, read by every interposer. */
+enum {
+    PZ_STATE_BOOT = 0,        /* constructor not finished: forward everything */
+    PZ_STATE_ACTIVE = 1,      /* engine on */
+    PZ_STATE_PASSTHROUGH = 2  /* disabled (by config or missing rights): forward everything */
+};
+extern volatile int pz_preload_state;
+/** Reads / sets pz_preload_state (for Swift, which may not touch C globals). */
+int pz_preload_get_state(void) __attribute__((swift_attr("@_noLocks")));
+void pz_preload_set_state(int state);
+
+/** The real libc functions behind the interposers (NULL until resolved). */
+long pz_real_madvise(uintptr_t addr, size_t len, int advice);
+
+/** Marks the calling thread as pagezip's own, so interposers forward its calls untouched. */
+void pz_preload_mark_internal_thread(void) __attribute__((swift_attr("@_noLocks")));
+
+/* Engine hooks (implemented in Swift, called with errno already saved). */
+void pz_engine_boot(void);
+void pz_engine_note_mmap(uintptr_t addr, size_t len, int prot, int flags);
+void pz_engine_note_munmap(uintptr_t addr, size_t len);
+void pz_engine_note_mremap(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
+/** MADV_PAGEOUT: store the range now; returns pages stored. */
+long pz_engine_pageout(uintptr_t addr, size_t len);
+void pz_engine_cold_hint(uintptr_t addr, size_t len);
+/** Around MADV_DONTNEED/FREE/REMOVE: no store may race the drop. */
+int pz_engine_drop_begin(uintptr_t addr, size_t len);
+void pz_engine_drop_end(int token);
+void pz_engine_note_advice(uintptr_t addr, size_t len, int advice);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

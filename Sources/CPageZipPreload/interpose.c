@@ -1,0 +1,189 @@
+/*
+ * The interposed libc entry points: mmap, mmap64, munmap, mremap, madvise.
+ *
+ * They must work before pagezip is initialised and while dlsym() runs (dlsym
+ * can allocate, and an allocator may call mmap): until the real symbols are
+ * resolved, and whenever a thread is already inside pagezip, they forward
+ * through raw system calls.  errno is preserved around pagezip's own work so
+ * the host sees exactly what libc would have told it.
+ */
+#include "CPageZipPreload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+
+volatile int pz_preload_state = PZ_STATE_BOOT;
+
+int pz_preload_get_state(void) { return __atomic_load_n(&pz_preload_state, __ATOMIC_ACQUIRE); }
+void pz_preload_set_state(int state) { __atomic_store_n(&pz_preload_state, state, __ATOMIC_RELEASE); }
+
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*madvise_fn)(void *, size_t, int);
+
+static mmap_fn real_mmap;
+static mmap_fn real_mmap64;
+static munmap_fn real_munmap;
+static mremap_fn real_mremap;
+static madvise_fn real_madvise;
+
+/* Non-zero while this thread runs pagezip code (or dlsym on its behalf). */
+static __thread int in_pagezip __attribute__((tls_model("initial-exec")));
+
+void pz_preload_mark_internal_thread(void) { in_pagezip = 1; }
+
+static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    return (void *)r;
+}
+
+static inline int engine_on(void) { return pz_preload_state == PZ_STATE_ACTIVE && !in_pagezip; }
+
+static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    void *r = real && !in_pagezip ? real(addr, len, prot, flags, fd, off) : raw_mmap(addr, len, prot, flags, fd, off);
+    if (r != MAP_FAILED && engine_on() && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE) && (prot & PROT_WRITE)) {
+        int saved = errno;
+        in_pagezip = 1;
+        pz_engine_note_mmap((uintptr_t)r, len, prot, flags);
+        in_pagezip = 0;
+        errno = saved;
+    }
+    return r;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    return do_mmap(real_mmap, addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    return do_mmap(real_mmap64 ? real_mmap64 : real_mmap, addr, len, prot, flags, fd, off);
+}
+
+int munmap(void *addr, size_t len) {
+    int r = real_munmap && !in_pagezip ? real_munmap(addr, len) : (int)syscall(SYS_munmap, addr, len);
+    if (r == 0 && engine_on()) {
+        int saved = errno;
+        in_pagezip = 1;
+        pz_engine_note_munmap((uintptr_t)addr, len);
+        in_pagezip = 0;
+        errno = saved;
+    }
+    return r;
+}
+
+void *mremap(void *old_addr, size_t old_len, size_t new_len, int flags, ...) {
+    void *new_addr = 0;
+    if (flags & (MREMAP_FIXED | 4 /* MREMAP_DONTUNMAP */)) {
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    void *r;
+    if (real_mremap && !in_pagezip)
+        r = real_mremap(old_addr, old_len, new_len, flags, new_addr);
+    else
+        r = (void *)syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+    if (r != MAP_FAILED && engine_on()) {
+        int saved = errno;
+        in_pagezip = 1;
+        pz_engine_note_mremap((uintptr_t)old_addr, old_len, (uintptr_t)r, new_len);
+        in_pagezip = 0;
+        errno = saved;
+    }
+    return r;
+}
+
+long pz_real_madvise(uintptr_t addr, size_t len, int advice) {
+    if (real_madvise) return real_madvise((void *)addr, len, advice);
+    return syscall(SYS_madvise, addr, len, advice);
+}
+
+int madvise(void *addr, size_t len, int advice) {
+    if (!engine_on()) return (int)pz_real_madvise((uintptr_t)addr, len, advice);
+    int saved = errno;
+    int r;
+    switch (advice) {
+    case MADV_PAGEOUT:
+        /* Store what pagezip can, then let the kernel see the rest, so the call
+         * fails exactly when the kernel's would (EINVAL, ENOMEM, ...). */
+        in_pagezip = 1;
+        pz_engine_pageout((uintptr_t)addr, len);
+        in_pagezip = 0;
+        errno = saved;
+        return (int)pz_real_madvise((uintptr_t)addr, len, advice);
+    case MADV_COLD:
+        r = (int)pz_real_madvise((uintptr_t)addr, len, advice);
+        if (r == 0) {
+            saved = errno;
+            in_pagezip = 1;
+            pz_engine_cold_hint((uintptr_t)addr, len);
+            in_pagezip = 0;
+            errno = saved;
+        }
+        return r;
+    case MADV_DONTNEED:
+    case MADV_FREE:
+    case MADV_REMOVE:
+    case MADV_DONTNEED_LOCKED: {
+        in_pagezip = 1;
+        int token = pz_engine_drop_begin((uintptr_t)addr, len);
+        in_pagezip = 0;
+        errno = saved;
+        r = (int)pz_real_madvise((uintptr_t)addr, len, advice);
+        saved = errno;
+        in_pagezip = 1;
+        pz_engine_drop_end(token);
+        in_pagezip = 0;
+        errno = saved;
+        return r;
+    }
+    case MADV_WIPEONFORK:
+    case MADV_DONTFORK:
+        r = (int)pz_real_madvise((uintptr_t)addr, len, advice);
+        if (r == 0) {
+            saved = errno;
+            in_pagezip = 1;
+            pz_engine_note_advice((uintptr_t)addr, len, advice);
+            in_pagezip = 0;
+            errno = saved;
+        }
+        return r;
+    default:
+        return (int)pz_real_madvise((uintptr_t)addr, len, advice);
+    }
+}
+
+static void resolve_real_symbols(void) {
+    in_pagezip = 1; /* dlsym may allocate; an allocator may call mmap */
+    real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
+    real_mmap64 = (mmap_fn)dlsym(RTLD_NEXT, "mmap64");
+    real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
+    real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
+    real_madvise = (madvise_fn)dlsym(RTLD_NEXT, "madvise");
+    in_pagezip = 0;
+}
+
+__attribute__((constructor)) static void pz_preload_init(void) {
+    int saved = errno;
+    resolve_real_symbols();
+    in_pagezip = 1;
+    pz_engine_boot(); /* sets pz_preload_state */
+    in_pagezip = 0;
+    errno = saved;
+}

@@ -1,0 +1,223 @@
+// Boot: runs once from the library's constructor, before the host's main.
+//
+// Reads the configuration, checks that userfaultfd can serve kernel-mode
+// faults, reserves pagezip's memory and lays the engine out in it.  If
+// anything is missing, the host runs unchanged and one line on stderr says
+// why and how to fix it.  Threads start later, on first use (Lifecycle.swift).
+// No Set or Dictionary here: the Swift runtime's hashing seed is initialised
+// after this constructor runs.
+
+import CPageZipPreload
+import CPageZipSys
+import Glibc
+import PageZipCore
+
+let pagezipVersion: StaticString = "0.1.0"
+
+func writeStderr(_ line: String) {
+    var s = line
+    s.withUTF8 { buf in
+        buf.withMemoryRebound(to: CChar.self) { pz_write_stderr($0.baseAddress, $0.count) }
+    }
+}
+
+func physicalMemoryBytes() -> UInt64 {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES))
+    return pages > 0 ? UInt64(pages) * 4096 : 8 << 30
+}
+
+@_cdecl("pz_engine_boot")
+public func engineBoot() {
+    let (config, warnings) = Config.load(env: { name in getenv(name).map { String(cString: $0) } },
+                                         memTotalBytes: physicalMemoryBytes())
+    let level = config.logLevel
+    if level >= .warn {
+        for w in warnings { writeStderr("pagezip: \(w)\n") }
+    }
+    guard config.enabled else {
+        if level >= .info { writeStderr("pagezip: disabled by PAGEZIP_ENABLE=0; the program runs unchanged\n") }
+        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+        return
+    }
+    if let reason = openUserfaultfd() {
+        if level >= .warn { writeStderr("pagezip: not compressing: \(reason); the program runs unchanged\n") }
+        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+        return
+    }
+    if let reason = buildEngine(config) {
+        if level >= .warn { writeStderr("pagezip: not compressing: \(reason); the program runs unchanged\n") }
+        if bootUffd >= 0 { _ = pz_sys_close(bootUffd) }
+        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+        return
+    }
+    registerForkHandlers()
+    pz_preload_set_state(Int32(PZ_STATE_ACTIVE))
+    if level >= .info {
+        let via = E.pointee.uffdOrigin == Int32(PZ_UFFD_VIA_DEVICE.rawValue) ? "/dev/userfaultfd" : "userfaultfd(2)"
+        writeStderr("pagezip: active (pid \(getpid()), \(via), pool limit \(config.poolMaxBytes >> 20) MiB)\n")
+    }
+}
+
+nonisolated(unsafe) var bootUffd: Int32 = -1
+nonisolated(unsafe) var bootOrigin: Int32 = 0
+nonisolated(unsafe) var bootFeatures: UInt64 = 0
+
+let requiredFeatures: UInt64 = UInt64(PZ_UFFD_FEATURE_EVENT_REMAP) | UInt64(PZ_UFFD_FEATURE_EVENT_REMOVE)
+    | UInt64(PZ_UFFD_FEATURE_EVENT_UNMAP) | UInt64(PZ_UFFD_FEATURE_MOVE)
+
+/// Opens the userfaultfd and completes the API handshake.  Returns nil, or
+/// why pagezip cannot work, phrased for the one-line message.
+func openUserfaultfd() -> String? {
+    let (fd, problem) = openAndHandshake()
+    if let problem { return problem }
+    bootUffd = fd
+    return nil
+}
+
+/// A userfaultfd with the features pagezip needs, or the reason there is none.
+func openAndHandshake() -> (Int32, String?) {
+    var origin: Int32 = 0
+    var deviceErrno: Int32 = 0
+    let fd = pz_uffd_open(&origin, &deviceErrno)
+    if fd < 0 {
+        if origin == Int32(PZ_UFFD_USER_MODE_ONLY.rawValue) {
+            return (-1, "this user may not handle kernel-mode page faults (vm.unprivileged_userfaultfd=0 and no access to /dev/userfaultfd: \(errnoName(deviceErrno))), so a read(2) into a compressed page would fail; fix: give the user read-write access to /dev/userfaultfd (e.g. a group with `chgrp GROUP /dev/userfaultfd; chmod 0660 /dev/userfaultfd`) or run `sysctl -w vm.unprivileged_userfaultfd=1`")
+        }
+        if fd == -38 {
+            return (-1, "the kernel has no userfaultfd (ENOSYS: built without CONFIG_USERFAULTFD)")
+        }
+        return (-1, "the userfaultfd system call is refused (\(errnoName(-fd))): a seccomp profile (Docker's default blocks it) or a security module; fix: run with a profile that allows userfaultfd")
+    }
+    bootOrigin = origin
+    var features: UInt64 = 0
+    var ioctls: UInt64 = 0
+    let r = pz_uffd_api(fd, requiredFeatures, &features, &ioctls)
+    if r != 0 {
+        _ = pz_sys_close(fd)
+        // Ask what the kernel offers, on a fresh descriptor, for the message.
+        let probe = pz_uffd_open(&origin, &deviceErrno)
+        var offered: UInt64 = 0
+        if probe >= 0 {
+            _ = pz_uffd_api(probe, 0, &offered, &ioctls)
+            _ = pz_sys_close(probe)
+        }
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if offered & UInt64(PZ_UFFD_FEATURE_MOVE) == 0 {
+            return (-1, "the kernel lacks UFFDIO_MOVE, which pagezip needs to take pages away without losing writes (Linux 6.8 or newer; this is \(release))")
+        }
+        return (-1, "the kernel refused userfaultfd features 0x\(String(requiredFeatures & ~offered, radix: 16)) (Linux \(release))")
+    }
+    bootFeatures = features
+    return (fd, nil)
+}
+
+func errnoName(_ e: Int32) -> String {
+    switch e {
+    case 0: return "no error"
+    case 1: return "EPERM"
+    case 2: return "ENOENT"
+    case 13: return "EACCES"
+    case 38: return "ENOSYS"
+    default: return "errno \(e)"
+    }
+}
+
+/// Reserves pagezip's memory and lays the engine out in it.  Returns nil, or
+/// the reason it could not.
+func buildEngine(_ config: Config) -> String? {
+    let metaSize: UInt = 256 << 20
+    let slots = 64
+    func fail(_ what: String, _ size: UInt, _ err: Int32) -> String {
+        "cannot reserve \(size >> 20) MiB of address space for the \(what) (\(errnoName(err))): RLIMIT_AS (ulimit -v) or vm.overcommit_memory=2 may forbid it"
+    }
+    let (metaR, e1) = Reservation.reserve(size: metaSize)
+    guard let meta = metaR else { return fail("bookkeeping", metaSize, e1) }
+    let (entryR, e2) = Reservation.reserve(size: EntryTable.reservationSize)
+    guard let entryRes = entryR else { return fail("entry table", EntryTable.reservationSize, e2) }
+    let (poolR, e3) = Reservation.reserve(size: Pool.reservationSize)
+    guard let poolRes = poolR else { return fail("pool", Pool.reservationSize, e3) }
+    let (stagingR, e4) = Reservation.reserve(size: UInt(slots) * 4096)
+    guard let stagingRes = stagingR else { return fail("staging area", UInt(slots) * 4096, e4) }
+
+    var carver = BumpCarver(meta)
+    func take(_ bytes: Int, align: UInt = 64) -> UnsafeMutableRawPointer {
+        carver.take(UInt(bytes), align: align)!
+    }
+    let engineMem = take(MemoryLayout<Engine>.stride, align: 4096)
+    let words = take(64 * 64, align: 4096).bindMemory(to: UInt32.self, capacity: 64 * 16)
+    let counters = Counters(memory: take(Counters.capacity * 8))
+    let faultHist = Histogram(memory: take(Histogram.bytes))
+    let storeHist = Histogram(memory: take(Histogram.bytes))
+    let pool = Pool(reservation: poolRes, metadata: take(Pool.metadataBytes, align: 4096), limitBytes: config.poolMaxBytes)
+    let groups = GroupTable(memory: take(GroupTable.memoryBytes(), align: 4096))
+    let registered = IntervalSet(memory: take(IntervalSet.bytes(capacity: 65536)), capacity: 65536)
+    let appMapped = IntervalSet(memory: take(IntervalSet.bytes(capacity: 65536)), capacity: 65536)
+    let excluded = IntervalSet(memory: take(IntervalSet.bytes(capacity: 8192)), capacity: 8192)
+    let noFork = IntervalSet(memory: take(IntervalSet.bytes(capacity: 8192)), capacity: 8192)
+    let requests = RequestQueue(memory: take(RequestQueue.bytes))
+    let coldHints = RangeRing(memory: take(RangeRing.bytes))
+    let notes = NoteRing(memory: take(NoteRing.bytes))
+    let fences = DropFences(memory: take(DropFences.bytes))
+    let handlerScratch = take(64 * 4096, align: 4096)
+    let zeroPage = take(4096, align: 4096)
+    let handlerEvents = take(1024 * MemoryLayout<pz_event>.stride).bindMemory(to: pz_event.self, capacity: 1024)
+    let handlerLog = take(LineWriter.capacity)
+    let mappingCapacity = 65536
+    let workerScratch = WorkerScratch(
+        compressed: take(8192, align: 4096),
+        lz4State: take(Codec.stateBytes, align: 4096),
+        mappings: take(mappingCapacity * MemoryLayout<Mapping>.stride).bindMemory(to: Mapping.self, capacity: mappingCapacity),
+        mappingCapacity: mappingCapacity,
+        mapsBuffer: take(256 << 10, align: 4096).bindMemory(to: UInt8.self, capacity: 256 << 10),
+        mapsBufferSize: 256 << 10,
+        log: take(LineWriter.capacity),
+        outcomes: take(slots * 8).bindMemory(to: UInt64.self, capacity: slots))
+    // Thread stacks with a guard page below each.
+    let handlerGuard = take(4096 + Engine.stackSize, align: 4096)
+    let workerGuard = take(4096 + Engine.stackSize, align: 4096)
+    _ = pz_sys_mprotect(UInt(bitPattern: handlerGuard), 4096, 0)
+    _ = pz_sys_mprotect(UInt(bitPattern: workerGuard), 4096, 0)
+
+    let engine = engineMem.bindMemory(to: Engine.self, capacity: 1)
+    engine.initialize(to: Engine(
+        uffd: bootUffd, wakeFd: -1, uffdOrigin: bootOrigin, features: bootFeatures,
+        entries: EntryTable(base: UnsafeMutableRawPointer(bitPattern: entryRes.base)!),
+        pool: pool, counters: counters, faultLatency: faultHist, storeLatency: storeHist, groups: groups,
+        registered: registered, appMapped: appMapped, excluded: excluded, noFork: noFork,
+        words: words, requests: requests, coldHints: coldHints, notes: notes, fences: fences,
+        staging: stagingRes.base, stagingSlots: slots,
+        handlerScratch: handlerScratch, zeroPage: zeroPage, handlerEvents: handlerEvents, handlerLog: handlerLog,
+        workerScratch: workerScratch,
+        handlerStack: handlerGuard + 4096, workerStack: workerGuard + 4096,
+        tunables: Tunables(rejectAbove: config.rejectAboveBytes, faultAround: config.faultAroundPages,
+                           groupLimit: config.groupPoolMaxBytes,
+                           acceptThresholdPercent: config.acceptThresholdPercent,
+                           logLevel: config.logLevel.rawValue),
+        metaReservation: meta, poolReservation: poolRes, entryReservation: entryRes,
+        stagingReservation: stagingRes))
+    pz_engine_set(engine)
+    bootConfig = config
+    excludeBootMappings()
+    return nil
+}
+
+nonisolated(unsafe) var bootConfig = Config()
+
+/// Anonymous memory that exists before the host's main belongs to the loader
+/// (TLS blocks, early allocations): glibc touches it in a forked child before
+/// pagezip can serve faults there, so it is never stored.
+func excludeBootMappings() {
+    let e = E
+    let ws = e.pointee.workerScratch
+    let n = MapsParser.read(into: ws.mappings, capacity: ws.mappingCapacity,
+                            buffer: ws.mapsBuffer, bufferSize: ws.mapsBufferSize)
+    guard n > 0 else { return }
+    for i in 0..<n {
+        let m = ws.mappings[i]
+        if m.kind == .anonymous || m.kind == .anonNamed, !e.pointee.isOwn(m.start, m.end) {
+            e.pointee.excluded.insert(m.start, m.end)
+        }
+    }
+}

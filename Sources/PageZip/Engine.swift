@@ -1,0 +1,138 @@
+// The engine's state: one record in pagezip's own memory, reached through a
+// global pointer that is set once at boot and never changes.
+//
+// Lock order (outer to inner):
+//   words[.startLock]  engine start-up, fork handlers
+//   words[.mapLock]    rw: registered/appMapped sets and every entry transition
+//                      from or to `storing`.  The fault handler holds it
+//                      exclusively while it reads and handles a batch of
+//                      userfaultfd messages; the store worker holds it shared
+//                      around UFFDIO_MOVE and the final entry updates.  No
+//                      holder ever waits for the fault handler (no munmap,
+//                      no madvise, no touching host memory).
+//   pool class lock -> pool frame lock (Pool.swift)
+//   group table lock (GroupTable.swift), taken alone by the store worker
+// Only pagezip's own threads take mapLock and the pool locks, so a host thread
+// that faults can never hold them.
+
+import CPageZipSys
+import PageZipCore
+
+/// Futex words in the engine's control page.
+enum Word: Int {
+    case mapLock = 0
+    case startLock
+    case started            // 0 no threads, 1 running
+    case handlerPause       // 0 run, 1 pause requested, 2 paused
+    case handlerRequests    // bitmask of HandlerRequest
+    case handlerDone        // bumped when requests are done
+    case workerSeq          // bumped when work is queued
+    case workerGate         // 1: fork in progress, park at the next batch boundary
+    case workerParked       // 1 while parked
+    case requestLock        // guards the request queue's producer side
+    case forkLock
+    case coldLock
+    case noteLock
+}
+
+/// Values the hot paths read; trivial so copies cost nothing.
+struct Tunables {
+    var rejectAbove: Int = 3072
+    var faultAround: Int = 8
+    var groupLimit: UInt64 = 0
+    var acceptThresholdPercent: Int = 90
+    var logLevel: Int = LogLevel.warn.rawValue
+}
+
+struct Engine {
+    var uffd: Int32 = -1
+    var wakeFd: Int32 = -1
+    var uffdOrigin: Int32 = 0
+    var features: UInt64 = 0
+
+    var entries: EntryTable
+    var pool: Pool
+    var counters: Counters
+    var faultLatency: Histogram
+    var storeLatency: Histogram
+    var groups: GroupTable
+    /// Ranges registered with the userfaultfd; never larger than the truth.
+    var registered: IntervalSet
+    /// Ranges the host mapped through the interposed mmap/mremap.
+    var appMapped: IntervalSet
+    /// Ranges pagezip must never store: loader memory present at boot.
+    var excluded: IntervalSet
+    /// MADV_DONTFORK / MADV_WIPEONFORK ranges: a child must not restore them.
+    var noFork: IntervalSet
+
+    var words: UnsafeMutablePointer<UInt32>
+    var requests: RequestQueue
+    var coldHints: RangeRing
+    var notes: NoteRing
+    var fences: DropFences
+
+    var staging: UInt = 0
+    var stagingSlots: Int = 0
+
+    var handlerScratch: UnsafeMutableRawPointer   // fault-around buffer, 64 pages
+    var zeroPage: UnsafeMutableRawPointer         // a page of zeros, never written
+    var handlerEvents: UnsafeMutablePointer<pz_event>
+    var handlerLog: UnsafeMutableRawPointer
+    var workerScratch: WorkerScratch
+    var handlerStack: UnsafeMutableRawPointer
+    var workerStack: UnsafeMutableRawPointer
+    static let stackSize = 1 << 20
+
+    var tunables = Tunables()
+
+    // Fault-handler-private state.
+    var nextSequentialPage: UInt = 0
+    var sequentialWindow: Int = 1
+    // Store-worker-private state.
+    var cachedPgid: Int32 = -1
+    var cachedGroup: UInt16 = 0
+    var poolFull = false
+
+    // Our own memory, never to be tracked.
+    var metaReservation: Reservation
+    var poolReservation: Reservation
+    var entryReservation: Reservation
+    var stagingReservation: Reservation
+
+    @inline(__always)
+    func word(_ w: Word) -> UnsafeMutablePointer<UInt32> { words + w.rawValue * 16 }
+
+    /// True if [start, end) touches memory that is pagezip's own.
+    func isOwn(_ start: UInt, _ end: UInt) -> Bool {
+        metaReservation.overlaps(start, end) || poolReservation.overlaps(start, end)
+            || entryReservation.overlaps(start, end) || stagingReservation.overlaps(start, end)
+    }
+}
+
+/// Scratch memory of the store worker.
+struct WorkerScratch {
+    var compressed: UnsafeMutableRawPointer      // 8 KiB
+    var lz4State: UnsafeMutableRawPointer
+    var mappings: UnsafeMutablePointer<Mapping>
+    var mappingCapacity: Int
+    var mapsBuffer: UnsafeMutablePointer<UInt8>
+    var mapsBufferSize: Int
+    var log: UnsafeMutableRawPointer
+    var outcomes: UnsafeMutablePointer<UInt64>   // one per staging slot
+}
+
+/// The engine, or nil before boot and in pass-through.
+@inline(__always)
+var engineStorage: UnsafeMutablePointer<Engine>? { pz_engine_get()?.assumingMemoryBound(to: Engine.self) }
+
+@inline(__always)
+var E: UnsafeMutablePointer<Engine> { pz_engine_get().unsafelyUnwrapped.assumingMemoryBound(to: Engine.self) }
+
+/// Log from any pagezip thread without allocating.
+@_noLocks
+func logLine(_ level: LogLevel, _ scratch: UnsafeMutableRawPointer, _ body: (inout LineWriter) -> Void) {
+    guard let e = engineStorage, level.rawValue <= e.pointee.tunables.logLevel else { return }
+    var w = LineWriter(memory: scratch)
+    body(&w)
+    w.flush()
+}

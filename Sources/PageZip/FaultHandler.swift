@@ -1,0 +1,515 @@
+// The fault handler: one pthread that serves the userfaultfd.
+//
+// It restores held pages on MISSING faults (decompress, UFFDIO_COPY, free),
+// zero-fills pages pagezip does not hold, and applies the kernel's reports of
+// munmap, mremap and madvise(DONTNEED/FREE) to the entry table.  It holds the
+// map lock exclusively from before it reads a batch of messages until it has
+// handled them, so no store can move a page between the kernel dequeuing an
+// event and the engine applying it.
+//
+// Everything here is @_noLocks: no allocation, no runtime locks, no reference
+// counting.  The host may hold malloc's locks while it waits for us.
+
+import CPageZipPreload
+import CPageZipSys
+import PageZipCore
+
+enum Outcome {
+    case done
+    case retry      // an ioctl saw mappings changing (EAGAIN): read more messages, then retry
+}
+
+// errno values (computed: a stored global would be initialised lazily)
+var EAGAIN: Int { 11 }
+var ENOENT: Int { 2 }
+var EEXIST: Int { 17 }
+var ENOMEM: Int { 12 }
+var EINTR: Int { 4 }
+var EBUSY: Int { 16 }
+
+var handlerRequestRestoreForFork: UInt32 { 1 }
+var handlerRequestPause: UInt32 { 2 }
+
+@_noLocks
+func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
+    pz_preload_mark_internal_thread()
+    let name: StaticString = "pagezip-fault"
+    pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
+    let e = E
+    let uffd = e.pointee.uffd
+    let wakeFd = e.pointee.wakeFd
+    let mapLock = e.pointee.word(.mapLock)
+    while true {
+        var r0: Int16 = 0
+        var r1: Int16 = 0
+        let n = pz_sys_poll2(uffd, wakeFd, -1, &r0, &r1)
+        if n < 0 {
+            if n != -EINTR { pz_sys_sleep_ns(1_000_000) }
+            continue
+        }
+        if r1 != 0 {
+            var value: UInt64 = 0
+            _ = pz_sys_read(wakeFd, &value, 8)
+            serviceRequests()
+        }
+        if r0 != 0 {
+            pz_rw_lock_exclusive(mapLock)
+            drainMessages()
+            pz_rw_unlock_exclusive(mapLock)
+        }
+    }
+}
+
+/// Reads and handles userfaultfd messages until none are pending.
+/// Caller holds the map lock exclusively.
+@_noLocks
+func drainMessages() {
+    let e = E
+    let q = e.pointee.handlerEvents
+    let capacity = 1024
+    var head = 0
+    var count = 0
+    var idleRetries = 0
+    while true {
+        if head == count {
+            head = 0
+            count = 0
+            let m = pz_uffd_read_events(e.pointee.uffd, q, 32)
+            if m <= 0 { return }
+            count = m
+        }
+        switch handle(q[head]) {
+        case .done:
+            head += 1
+            idleRetries = 0
+        case .retry:
+            // Another event has bumped mmap_changing: read it so the kernel
+            // lets the waiting thread finish, then try again.
+            if head > 0 {
+                var i = 0
+                while head + i < count {
+                    q[i] = q[head + i]
+                    i += 1
+                }
+                count -= head
+                head = 0
+            }
+            var gotMore = false
+            if count < capacity {
+                let m = pz_uffd_read_events(e.pointee.uffd, q + count, min(32, capacity - count))
+                if m > 0 {
+                    count += m
+                    gotMore = true
+                }
+            }
+            e.pointee.counters.add(.retries)
+            if !gotMore {
+                idleRetries += 1
+                if idleRetries < 50 { pz_sys_yield() } else { pz_sys_sleep_ns(20_000) }
+            }
+        }
+    }
+}
+
+@_noLocks
+func handle(_ ev: pz_event) -> Outcome {
+    switch ev.kind {
+    case UInt32(PZ_EV_FAULT.rawValue):
+        return handleFault(UInt(ev.a), write: ev.b & 1 != 0)
+    case UInt32(PZ_EV_REMOVE.rawValue):
+        return handleRemove(UInt(ev.a), UInt(ev.b))
+    case UInt32(PZ_EV_UNMAP.rawValue):
+        return handleUnmap(UInt(ev.a), UInt(ev.b))
+    case UInt32(PZ_EV_REMAP.rawValue):
+        return handleRemap(from: UInt(ev.a), to: UInt(ev.b), length: UInt(ev.c))
+    default:
+        return .done
+    }
+}
+
+// MARK: faults
+
+@_noLocks
+func handleFault(_ address: UInt, write: Bool) -> Outcome {
+    let e = E
+    let page = address & ~4095
+    let start = pz_now_ns()
+    e.pointee.counters.add(.faults)
+    let outcome: Outcome
+    if e.pointee.stagingReservation.contains(page) {
+        // An empty staging slot was read: a pagezip bug, never the host's data.
+        logLine(.error, e.pointee.handlerLog) { w in
+            w.append("internal error: fault on an empty staging slot at ")
+            w.appendHex(page)
+        }
+        outcome = zeroFill(page, write: write)
+    } else if !EntryTable.covers(page) {
+        outcome = zeroFill(page, write: write)
+    } else {
+        let entry = e.pointee.entries.load(page)
+        if entry.isStored {
+            outcome = restore(page, entry, forFault: true)
+        } else if entry.isStoring {
+            outcome = restoreFromStaging(page, entry)
+        } else {
+            e.pointee.counters.add(.zeroFills)
+            outcome = zeroFill(page, write: write)
+        }
+    }
+    if case .done = outcome {
+        let ns = pz_now_ns() &- start
+        e.pointee.faultLatency.record(ns)
+        e.pointee.counters.add(.faultNanos, ns)
+    }
+    return outcome
+}
+
+/// Maps a zero page (read) or a fresh zeroed page (write) at a page nobody holds.
+@_noLocks
+func zeroFill(_ page: UInt, write: Bool) -> Outcome {
+    let e = E
+    var done: Int64 = 0
+    let r: Int
+    if write {
+        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: e.pointee.zeroPage), 4096, 0, &done)
+    } else {
+        r = pz_uffd_zeropage(e.pointee.uffd, page, 4096, 0, &done)
+    }
+    return finishFill(page, r, 4096)
+}
+
+/// Common handling of a fill ioctl's result for [page, page+len).
+@_noLocks
+func finishFill(_ page: UInt, _ r: Int, _ len: UInt) -> Outcome {
+    if r == 0 { return .done }
+    if r == -EAGAIN { return .retry }
+    if r == -ENOMEM {
+        pz_sys_sleep_ns(1_000_000)
+        return .retry
+    }
+    // EEXIST: someone (an earlier message for the same page) filled it; ENOENT:
+    // the mapping is gone.  Either way the faulting thread must be woken to
+    // retry its access.
+    _ = pz_uffd_wake(E.pointee.uffd, page, Int(len))
+    return .done
+}
+
+/// Brings back a held page, and on sequential access its held successors.
+@_noLocks
+func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
+    let e = E
+    var window = 1
+    if forFault {
+        if page == e.pointee.nextSequentialPage {
+            e.pointee.sequentialWindow = min(e.pointee.sequentialWindow * 2, e.pointee.tunables.faultAround)
+        } else {
+            e.pointee.sequentialWindow = 1
+        }
+        window = e.pointee.sequentialWindow
+        if window > 1, let reg = e.pointee.registered.find(page) {
+            let pagesLeft = Int((reg.end - page) >> 12)
+            window = min(window, pagesLeft)
+        } else {
+            window = 1
+        }
+    }
+    // Collect the run of held pages [page, page + n).
+    var n = 1
+    var allZero = first.isZeroPage
+    while n < window {
+        let next = e.pointee.entries.load(page + UInt(n) << 12)
+        if !next.isStored { break }
+        if !next.isZeroPage { allZero = false }
+        n += 1
+    }
+    var done: Int64 = 0
+    let r: Int
+    if allZero {
+        r = pz_uffd_zeropage(e.pointee.uffd, page, n << 12, 0, &done)
+    } else {
+        let buf = e.pointee.handlerScratch
+        var i = 0
+        while i < n {
+            let ent = i == 0 ? first : e.pointee.entries.load(page + UInt(i) << 12)
+            let dst = buf + (i << 12)
+            if !decodeInto(ent, dst) {
+                // Corrupt data: make the loss loud (SIGBUS on access), never silent.
+                e.pointee.counters.add(.decompressFail)
+                logLine(.error, e.pointee.handlerLog) { w in
+                    w.append("decompression failed for the page at ")
+                    w.appendHex(page + UInt(i) << 12)
+                    w.append("; the page is poisoned (SIGBUS on access)")
+                }
+                if i == 0 {
+                    var p: Int64 = 0
+                    let pr = pz_uffd_poison(e.pointee.uffd, page, 4096, &p)
+                    if pr != 0 && pr != -EEXIST { _ = pz_uffd_zeropage(e.pointee.uffd, page, 4096, 0, &p) }
+                    releaseEntry(page, e.pointee.entries.exchange(page, .empty))
+                    _ = pz_uffd_wake(e.pointee.uffd, page, 4096)
+                    return .done
+                }
+                n = i
+                break
+            }
+            i += 1
+        }
+        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: buf), n << 12, 0, &done)
+    }
+    let filled = done > 0 ? Int(done) >> 12 : 0
+    if r == 0 || filled > 0 {
+        let count = r == 0 ? n : filled
+        for i in 0..<count {
+            let p = page + UInt(i) << 12
+            releaseEntry(p, e.pointee.entries.exchange(p, .empty))
+        }
+        if forFault {
+            e.pointee.counters.add(.refaults, UInt64(count))
+            if count > 1 { e.pointee.counters.add(.faultAroundPages, UInt64(count - 1)) }
+        }
+        if forFault { e.pointee.nextSequentialPage = page + UInt(count) << 12 }
+        // On a partial fill (r == -EAGAIN with done > 0) the faulting page is
+        // in; the neighbours not filled stay held.
+        return .done
+    }
+    if r == -EEXIST {
+        // The page is present although we hold it: the present page wins.
+        releaseEntry(page, e.pointee.entries.exchange(page, .empty))
+        _ = pz_uffd_wake(e.pointee.uffd, page, 4096)
+        return .done
+    }
+    return finishFill(page, r, 4096)
+}
+
+/// Decodes a held entry into one page of memory.
+@_noLocks
+func decodeInto(_ ent: Entry, _ dst: UnsafeMutableRawPointer) -> Bool {
+    let e = E
+    if ent.isZeroPage {
+        dst.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        return true
+    }
+    let src = e.pointee.pool.pointer(ent.handle)
+    if ent.isRaw {
+        dst.copyMemory(from: src, byteCount: 4096)
+        return true
+    }
+    return Codec.decompress(src, length: ent.length, into: dst)
+}
+
+/// A page that is being stored is still whole in its staging slot: copy it
+/// back from there.  The store worker sees the entry changed and discards
+/// its compressed copy.
+@_noLocks
+func restoreFromStaging(_ page: UInt, _ entry: Entry) -> Outcome {
+    let e = E
+    let src = e.pointee.staging + UInt(entry.slot) << 12
+    var done: Int64 = 0
+    let r = pz_uffd_copy(e.pointee.uffd, page, src, 4096, 0, &done)
+    if r == 0 || r == -EEXIST {
+        _ = e.pointee.entries.compareExchange(page, expected: entry, desired: .empty)
+        e.pointee.counters.add(.refaults)
+        if r != 0 { _ = pz_uffd_wake(e.pointee.uffd, page, 4096) }
+        return .done
+    }
+    return finishFill(page, r, 4096)
+}
+
+/// Frees what a held entry owns and updates the gauges.  Storing entries own
+/// nothing yet (the worker discards its result).
+@_noLocks
+func releaseEntry(_ page: UInt, _ ent: Entry) {
+    guard ent.isStored else { return }
+    let e = E
+    let c = e.pointee.counters
+    c.sub(.storedPages)
+    if ent.isZeroPage {
+        c.sub(.samePages)
+    } else {
+        e.pointee.pool.free(ent.handle)
+        c.sub(.comprDataSize, UInt64(ent.objectLength))
+        if ent.isRaw { c.sub(.hugePages) }
+    }
+    e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
+}
+
+// MARK: events
+
+/// Frees every entry in [start, end); entries being stored are cancelled.
+@_noLocks
+func dropEntries(_ start: UInt, _ end: UInt) -> UInt64 {
+    let e = E
+    let reg = e.pointee.registered
+    var i = reg.firstEndingAfter(start)
+    var dropped: UInt64 = 0
+    while i < reg.count {
+        let iv = reg[i]
+        if iv.start >= end { break }
+        var p = max(iv.start, start)
+        let stop = min(iv.end, end)
+        while p < stop {
+            let ent = e.pointee.entries.load(p)
+            if !ent.isEmpty {
+                let old = e.pointee.entries.exchange(p, .empty)
+                if old.isStored {
+                    releaseEntry(p, old)
+                    dropped += 1
+                }
+            }
+            p += 4096
+        }
+        i += 1
+    }
+    if dropped > 0 { e.pointee.counters.add(.droppedPages, dropped) }
+    return dropped
+}
+
+@_noLocks
+func handleRemove(_ start: UInt, _ end: UInt) -> Outcome {
+    let e = E
+    if e.pointee.stagingReservation.overlaps(start, end) { return .done }  // the worker emptying its slots
+    e.pointee.counters.add(.eventsRemove)
+    e.pointee.fences.noteRemoved(start, end, now: pz_now_ns())
+    _ = dropEntries(start, end)
+    return .done
+}
+
+@_noLocks
+func handleUnmap(_ start: UInt, _ end: UInt) -> Outcome {
+    let e = E
+    e.pointee.counters.add(.eventsUnmap)
+    _ = dropEntries(start, end)
+    e.pointee.registered.remove(start, end)
+    refreshRegisteredGauge()
+    e.pointee.appMapped.remove(start, end)
+    e.pointee.noFork.remove(start, end)
+    return .done
+}
+
+/// mremap moved [from, from+length) to [to, to+length): carry the entries.
+@_noLocks
+func handleRemap(from: UInt, to: UInt, length: UInt) -> Outcome {
+    let e = E
+    let reg = e.pointee.registered
+    var i = reg.firstEndingAfter(from)
+    let end = from + length
+    var moved: UInt64 = 0
+    while i < reg.count {
+        let iv = reg[i]
+        if iv.start >= end { break }
+        var p = max(iv.start, from)
+        let stop = min(iv.end, end)
+        while p < stop {
+            let ent = e.pointee.entries.load(p)
+            if !ent.isEmpty {
+                let dst = to + (p - from)
+                if ent.isStoring {
+                    // Materialise it at its new address from the staging slot.
+                    var done: Int64 = 0
+                    let r = pz_uffd_copy(e.pointee.uffd, dst, e.pointee.staging + UInt(ent.slot) << 12, 4096,
+                                         UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
+                    if r == -EAGAIN { return .retry }
+                    e.pointee.entries.store(p, .empty)
+                } else {
+                    e.pointee.entries.store(p, .empty)
+                    let old = e.pointee.entries.exchange(dst, ent)
+                    releaseEntry(dst, old)
+                    moved += 1
+                }
+            }
+            p += 4096
+        }
+        i += 1
+    }
+    e.pointee.counters.add(.eventsRemap)
+    if moved > 0 { e.pointee.counters.add(.remappedPages, moved) }
+    // Never claim more than the kernel registered: the old range is gone
+    // (or, with MREMAP_DONTUNMAP, empty); the new one is registered.
+    e.pointee.registered.remove(from, end)
+    e.pointee.registered.insert(to, to + length)
+    refreshRegisteredGauge()
+    if e.pointee.appMapped.overlaps(from, end) {
+        e.pointee.appMapped.remove(from, end)
+        e.pointee.appMapped.insert(to, to + length)
+    }
+    return .done
+}
+
+// MARK: requests from other threads
+
+/// Requests posted through the wake eventfd (fork support).
+@_noLocks
+func serviceRequests() {
+    let e = E
+    let reqWord = e.pointee.word(.handlerRequests)
+    let req = pz_load32(reqWord)
+    if req & handlerRequestRestoreForFork != 0 {
+        pz_rw_lock_exclusive(e.pointee.word(.mapLock))
+        restoreOutsideAppMappings()
+        pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
+        clearRequest(handlerRequestRestoreForFork)
+    }
+    if req & handlerRequestPause != 0 {
+        let pause = e.pointee.word(.handlerPause)
+        clearRequest(handlerRequestPause)
+        pz_store32(pause, 2)
+        pz_futex_wake(pause, 8)
+        while pz_load32(pause) != 0 { pz_futex_wait(pause, 2, 0) }
+    }
+}
+
+@_noLocks
+private func clearRequest(_ bit: UInt32) {
+    let e = E
+    let reqWord = e.pointee.word(.handlerRequests)
+    while true {
+        let v = pz_load32(reqWord)
+        if pz_cas32(reqWord, v, v & ~bit) { break }
+    }
+    let done = e.pointee.word(.handlerDone)
+    _ = pz_add32(done, 1)
+    pz_futex_wake(done, 8)
+}
+
+/// Restores every held page outside the host's own mmap'd ranges: glibc's
+/// heaps, thread stacks and loader memory, which a forked child touches
+/// before pagezip can serve it.  Map lock held exclusively.
+@_noLocks
+func restoreOutsideAppMappings() {
+    let e = E
+    var p: UInt = 0
+    var restored: UInt64 = 0
+    var attempts = 0
+    while true {
+        // Re-find our place every step: draining messages may change the set.
+        let reg = e.pointee.registered
+        let idx = reg.firstEndingAfter(p)
+        if idx >= reg.count { break }
+        let iv = reg[idx]
+        if p < iv.start { p = iv.start }
+        if let app = e.pointee.appMapped.find(p) {
+            p = max(p + 4096, min(app.end, iv.end))
+            continue
+        }
+        let ent = e.pointee.entries.load(p)
+        if ent.isStored {
+            if case .retry = restore(p, ent, forFault: false) {
+                // Mappings are changing: handle pending messages, then retry.
+                drainMessages()
+                attempts += 1
+                if attempts < 100_000 { continue }
+            } else {
+                restored += 1
+            }
+        }
+        attempts = 0
+        p += 4096
+    }
+    e.pointee.counters.add(.forkRestoredPages, restored)
+}
+
+/// Republishes the registered-bytes gauge.  Map lock held exclusively.
+@_noLocks
+func refreshRegisteredGauge() {
+    let e = E
+    e.pointee.counters.set(.registeredBytes, UInt64(e.pointee.registered.sumBytes()))
+}

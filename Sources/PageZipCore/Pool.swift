@@ -1,0 +1,317 @@
+// The pool: where compressed pages live.
+//
+// A zsmalloc-like allocator over one sparse reservation.  Size classes are 16 B
+// apart (16 ... 4096 B).  Each class carves objects out of slabs of 1-4 pages,
+// chosen per class to waste the least; a slab sits in a 16 KiB frame of the
+// reservation, so objects may straddle page boundaries (the reservation is
+// virtually contiguous, unlike zsmalloc's).  A handle is the object's offset
+// / 16: 32 bits address 64 GiB.
+//
+// Lock order: class lock -> frame lock.  Both are futex words in pagezip's
+// memory; no caller holds them across a system call that can wait for the fault
+// handler.  The handler frees, the store worker allocates and frees.
+
+import CPageZipSys
+
+public struct Pool: @unchecked Sendable {
+    public static let reservationSize: UInt = 64 << 30
+    public static let frameShift: UInt = 14
+    public static let frameSize: UInt = 1 << frameShift
+    public static let frameCount: Int = Int(reservationSize >> frameShift)
+    public static let classCount = 256
+
+    /// Per-frame slab descriptor, guarded by its class lock.
+    public struct Frame {
+        var sizeClass: UInt16   // 0 = not a slab
+        var inUse: UInt16
+        var freeHead: UInt16    // object index + 1 of the first free object, 0 = none
+        var bump: UInt16        // objects below this index have been handed out before
+        var next: UInt32        // partial list, frame index + 1
+        var prev: UInt32
+    }
+
+    /// Bytes of bookkeeping memory needed next to the reservation.
+    public static var metadataBytes: Int {
+        frameCount * MemoryLayout<Frame>.stride      // frame descriptors
+            + frameCount * 4                          // free frame stack
+            + (classCount + 1) * 64 * 2               // class words and locks
+            + 4096                                    // control words
+    }
+
+    public let base: UInt
+    private let frames: UnsafeMutablePointer<Frame>
+    private let freeStack: UnsafeMutablePointer<UInt32>
+    private let classWords: UnsafeMutablePointer<UInt64>   // 8 words per class
+    private let classLocks: UnsafeMutablePointer<UInt32>   // 16 words (64 B) apart
+    private let control: UnsafeMutablePointer<UInt64>
+
+    // control words
+    private static let cFrameLock = 0        // low 32 bits used as the frame lock, see frameLock
+    private static let cBump = 1
+    private static let cFreeTop = 2
+    private static let cPagesInUse = 3
+    private static let cLimitPages = 4
+    private static let cPagesReleased = 5
+    private static let cLimitHits = 6
+    private static let cFrameLockWord = 8    // separate UInt32 array view below
+
+    // class words
+    private static let wPartial = 0
+    private static let wEmptyCached = 1
+    private static let wLive = 2
+    private static let wSlabs = 3
+    private static let wSize = 4
+    private static let wObjsPerSlab = 5
+    private static let wPagesPerSlab = 6
+
+    private let frameLockWord: UnsafeMutablePointer<UInt32>
+
+    /// Lays the pool out over `reservation` (the objects) and `metadata`
+    /// (zero-filled, at least `metadataBytes`).
+    public init(reservation: Reservation, metadata: UnsafeMutableRawPointer, limitBytes: UInt64) {
+        base = reservation.base
+        var p = metadata
+        frames = p.bindMemory(to: Frame.self, capacity: Pool.frameCount)
+        p += Pool.frameCount * MemoryLayout<Frame>.stride
+        freeStack = p.bindMemory(to: UInt32.self, capacity: Pool.frameCount)
+        p += Pool.frameCount * 4
+        classWords = p.bindMemory(to: UInt64.self, capacity: (Pool.classCount + 1) * 8)
+        p += (Pool.classCount + 1) * 64
+        classLocks = p.bindMemory(to: UInt32.self, capacity: (Pool.classCount + 1) * 16)
+        p += (Pool.classCount + 1) * 64
+        control = p.bindMemory(to: UInt64.self, capacity: 16)
+        frameLockWord = (p + 1024).bindMemory(to: UInt32.self, capacity: 1)
+        for c in 1...Pool.classCount {
+            let (pages, objs) = Pool.geometry(sizeClass: c)
+            let w = classWords + c * 8
+            w[Pool.wSize] = UInt64(c * 16)
+            w[Pool.wObjsPerSlab] = UInt64(objs)
+            w[Pool.wPagesPerSlab] = UInt64(pages)
+        }
+        control[Pool.cLimitPages] = limitBytes / 4096
+    }
+
+    /// Pages per slab and objects per slab for a class: the page count of 1-4
+    /// that wastes the smallest share of the slab (zsmalloc's rule).
+    public static func geometry(sizeClass c: Int) -> (pages: Int, objects: Int) {
+        let size = c * 16
+        var best = 1
+        var bestWaste = Double.infinity
+        for pages in 1...4 {
+            let bytes = pages * 4096
+            let objs = bytes / size
+            guard objs > 0 else { continue }
+            let waste = Double(bytes - objs * size) / Double(bytes)
+            if waste < bestWaste - 1e-9 {
+                bestWaste = waste
+                best = pages
+            }
+        }
+        return (best, best * 4096 / size)
+    }
+
+    @inline(__always)
+    public static func sizeClass(forLength length: Int) -> Int { (length + 15) >> 4 }
+
+    @inline(__always)
+    public func pointer(_ handle: UInt32) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(bitPattern: base + (UInt(handle) << 4))!
+    }
+
+    /// Allocates an object of `length` bytes (1...4096).  Returns nil when the
+    /// pool limit would be exceeded (counted as a limit hit) or the
+    /// reservation is exhausted.
+    @_noLocks
+    public func allocate(length: Int) -> UInt32? {
+        let c = Pool.sizeClass(forLength: length)
+        let w = classWords + c * 8
+        let lock = classLocks + c * 16
+        pz_mutex_lock(lock)
+        var f = UInt32(truncatingIfNeeded: w[Pool.wPartial])
+        if f == 0 {
+            f = takeSlab(c)
+            if f == 0 {
+                pz_mutex_unlock(lock)
+                return nil
+            }
+            pushPartial(c, f)
+        }
+        let fi = Int(f - 1)
+        let size = Int(w[Pool.wSize])
+        let frameBase = base + UInt(fi) << Pool.frameShift
+        var d = frames[fi]
+        let idx: Int
+        if d.freeHead != 0 {
+            idx = Int(d.freeHead - 1)
+            let obj = UnsafeMutableRawPointer(bitPattern: frameBase + UInt(idx * size))!
+            d.freeHead = obj.load(as: UInt16.self)
+        } else {
+            idx = Int(d.bump)
+            d.bump += 1
+        }
+        d.inUse += 1
+        frames[fi] = d
+        if UInt64(d.inUse) == w[Pool.wObjsPerSlab] { removePartial(c, f) }
+        w[Pool.wLive] += 1
+        pz_mutex_unlock(lock)
+        return UInt32(truncatingIfNeeded: (UInt(fi) << Pool.frameShift + UInt(idx * size)) >> 4)
+    }
+
+    /// Frees an object; a slab that becomes empty goes back to the kernel
+    /// (one empty slab per class is kept to absorb churn).
+    @_noLocks
+    public func free(_ handle: UInt32) {
+        let offset = UInt(handle) << 4
+        let fi = Int(offset >> Pool.frameShift)
+        let c = Int(frames[fi].sizeClass)
+        guard c > 0 else { return }
+        let w = classWords + c * 8
+        let lock = classLocks + c * 16
+        pz_mutex_lock(lock)
+        let size = UInt(w[Pool.wSize])
+        let idx = (offset & (Pool.frameSize - 1)) / size
+        var d = frames[fi]
+        let obj = UnsafeMutableRawPointer(bitPattern: base + offset)!
+        obj.storeBytes(of: d.freeHead, as: UInt16.self)
+        d.freeHead = UInt16(idx + 1)
+        let wasFull = UInt64(d.inUse) == w[Pool.wObjsPerSlab]
+        d.inUse -= 1
+        frames[fi] = d
+        w[Pool.wLive] -= 1
+        let f = UInt32(fi + 1)
+        if wasFull { pushPartial(c, f) }
+        if d.inUse == 0 {
+            removePartial(c, f)
+            releaseSlab(c, fi)
+        }
+        pz_mutex_unlock(lock)
+    }
+
+    // MARK: slabs (class lock held)
+
+    @_noLocks
+    private func takeSlab(_ c: Int) -> UInt32 {
+        let w = classWords + c * 8
+        let cached = UInt32(truncatingIfNeeded: w[Pool.wEmptyCached])
+        if cached != 0 {
+            w[Pool.wEmptyCached] = 0
+            return cached
+        }
+        let pages = w[Pool.wPagesPerSlab]
+        let inUse = pz_load64_relaxed(control + Pool.cPagesInUse)
+        let limit = control[Pool.cLimitPages]
+        if limit != 0 && inUse + pages > limit {
+            _ = pz_add64(control + Pool.cLimitHits, 1)
+            return 0
+        }
+        pz_mutex_lock(frameLockWord)
+        var fi: Int = -1
+        let top = Int(control[Pool.cFreeTop])
+        if top > 0 {
+            fi = Int(freeStack[top - 1])
+            control[Pool.cFreeTop] = UInt64(top - 1)
+        } else if control[Pool.cBump] < UInt64(Pool.frameCount) {
+            fi = Int(control[Pool.cBump])
+            control[Pool.cBump] += 1
+        }
+        pz_mutex_unlock(frameLockWord)
+        if fi < 0 { return 0 }
+        frames[fi] = Frame(sizeClass: UInt16(c), inUse: 0, freeHead: 0, bump: 0, next: 0, prev: 0)
+        _ = pz_add64(control + Pool.cPagesInUse, pages)
+        w[Pool.wSlabs] += 1
+        return UInt32(fi + 1)
+    }
+
+    @_noLocks
+    private func releaseSlab(_ c: Int, _ fi: Int) {
+        let w = classWords + c * 8
+        frames[fi].freeHead = 0
+        frames[fi].bump = 0
+        if w[Pool.wEmptyCached] == 0 {
+            w[Pool.wEmptyCached] = UInt64(fi + 1)
+            return
+        }
+        let pages = w[Pool.wPagesPerSlab]
+        Reservation.discard(base + UInt(fi) << Pool.frameShift, UInt(pages) * 4096)
+        frames[fi] = Frame(sizeClass: 0, inUse: 0, freeHead: 0, bump: 0, next: 0, prev: 0)
+        w[Pool.wSlabs] -= 1
+        _ = pz_sub64(control + Pool.cPagesInUse, pages)
+        _ = pz_add64(control + Pool.cPagesReleased, pages)
+        pz_mutex_lock(frameLockWord)
+        let top = Int(control[Pool.cFreeTop])
+        freeStack[top] = UInt32(fi)
+        control[Pool.cFreeTop] = UInt64(top + 1)
+        pz_mutex_unlock(frameLockWord)
+    }
+
+    @_noLocks
+    private func pushPartial(_ c: Int, _ f: UInt32) {
+        let w = classWords + c * 8
+        let head = UInt32(truncatingIfNeeded: w[Pool.wPartial])
+        frames[Int(f - 1)].next = head
+        frames[Int(f - 1)].prev = 0
+        if head != 0 { frames[Int(head - 1)].prev = f }
+        w[Pool.wPartial] = UInt64(f)
+    }
+
+    @_noLocks
+    private func removePartial(_ c: Int, _ f: UInt32) {
+        let w = classWords + c * 8
+        let d = frames[Int(f - 1)]
+        if d.prev != 0 {
+            frames[Int(d.prev - 1)].next = d.next
+        } else if UInt32(truncatingIfNeeded: w[Pool.wPartial]) == f {
+            w[Pool.wPartial] = UInt64(d.next)
+        } else {
+            return  // not on the list
+        }
+        if d.next != 0 { frames[Int(d.next - 1)].prev = d.prev }
+        frames[Int(f - 1)].next = 0
+        frames[Int(f - 1)].prev = 0
+    }
+
+    // MARK: statistics
+
+    @_noLocks
+    public func currentBytesInUse() -> UInt64 { pz_load64_relaxed(control + Pool.cPagesInUse) * 4096 }
+
+    @_noLocks
+    public func currentLimit() -> UInt64 { pz_load64_relaxed(control + Pool.cLimitPages) * 4096 }
+
+    /// Bytes of memory the pool holds (zram's mem_used_total).
+    public var bytesInUse: UInt64 { pz_load64_relaxed(control + Pool.cPagesInUse) * 4096 }
+    /// Pages handed back to the kernel because their slab emptied.
+    public var pagesReleased: UInt64 { pz_load64_relaxed(control + Pool.cPagesReleased) }
+    /// Allocations refused because the pool limit was reached.
+    public var limitHits: UInt64 { pz_load64_relaxed(control + Pool.cLimitHits) }
+    public var limitBytes: UInt64 { control[Pool.cLimitPages] * 4096 }
+
+    public func setLimit(bytes: UInt64) { control[Pool.cLimitPages] = bytes / 4096 }
+
+    /// Objects live in a class, and the class's object size.
+    public func classUsage(_ c: Int) -> (live: UInt64, size: Int, slabs: UInt64, pagesPerSlab: Int) {
+        let w = classWords + c * 8
+        return (w[Pool.wLive], Int(w[Pool.wSize]), w[Pool.wSlabs], Int(w[Pool.wPagesPerSlab]))
+    }
+
+    /// Bytes handed out to objects (sum of class sizes of live objects).
+    public var allocatedBytes: UInt64 {
+        var t: UInt64 = 0
+        for c in 1...Pool.classCount {
+            let w = classWords + c * 8
+            t += w[Pool.wLive] * w[Pool.wSize]
+        }
+        return t
+    }
+
+    /// All locks of the pool, for fork: taken in lock order.
+    public func lockAll() {
+        for c in 1...Pool.classCount { pz_mutex_lock(classLocks + c * 16) }
+        pz_mutex_lock(frameLockWord)
+    }
+
+    public func unlockAll() {
+        pz_mutex_unlock(frameLockWord)
+        for c in stride(from: Pool.classCount, through: 1, by: -1) { pz_mutex_unlock(classLocks + c * 16) }
+    }
+}
