@@ -37,10 +37,12 @@ let package = Package(
         .executableTarget(
             name: "PageZipCommand",
             dependencies: [
-                "PageZipCore",
+                "PageZipCore", "CPageZipSys",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/pagezip"),
-        .testTarget(name: "PageZipCoreTests", dependencies: ["PageZipCore"]),
+        .testTarget(name: "PageZipCoreTests", dependencies: ["PageZipCore", "CPageZipSys"]),
+        // Real programs under the built library; needs `swift build -c release` first.
+        .testTarget(name: "IntegrationTests"),
     ]
 )

@@ -79,49 +79,27 @@ func openAndHandshake() -> (Int32, String?) {
     var origin: Int32 = 0
     var deviceErrno: Int32 = 0
     let fd = pz_uffd_open(&origin, &deviceErrno)
-    if fd < 0 {
-        if origin == Int32(PZ_UFFD_USER_MODE_ONLY.rawValue) {
-            return (-1, "this user may not handle kernel-mode page faults (vm.unprivileged_userfaultfd=0 and no access to /dev/userfaultfd: \(errnoName(deviceErrno))), so a read(2) into a compressed page would fail; fix: give the user read-write access to /dev/userfaultfd (e.g. a group with `chgrp GROUP /dev/userfaultfd; chmod 0660 /dev/userfaultfd`) or run `sysctl -w vm.unprivileged_userfaultfd=1`")
+    if fd >= 0 {
+        var features: UInt64 = 0
+        var ioctls: UInt64 = 0
+        if pz_uffd_api(fd, requiredFeatures, &features, &ioctls) == 0 {
+            bootOrigin = origin
+            bootFeatures = features
+            return (fd, nil)
         }
-        if fd == -38 {
-            return (-1, "the kernel has no userfaultfd (ENOSYS: built without CONFIG_USERFAULTFD)")
-        }
-        return (-1, "the userfaultfd system call is refused (\(errnoName(-fd))): a seccomp profile (Docker's default blocks it) or a security module; fix: run with a profile that allows userfaultfd")
-    }
-    bootOrigin = origin
-    var features: UInt64 = 0
-    var ioctls: UInt64 = 0
-    let r = pz_uffd_api(fd, requiredFeatures, &features, &ioctls)
-    if r != 0 {
         _ = pz_sys_close(fd)
-        // Ask what the kernel offers, on a fresh descriptor, for the message.
-        let probe = pz_uffd_open(&origin, &deviceErrno)
-        var offered: UInt64 = 0
-        if probe >= 0 {
-            _ = pz_uffd_api(probe, 0, &offered, &ioctls)
-            _ = pz_sys_close(probe)
-        }
-        var u = utsname()
-        uname(&u)
-        let release = withUnsafeBytes(of: &u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if offered & UInt64(PZ_UFFD_FEATURE_MOVE) == 0 {
-            return (-1, "the kernel lacks UFFDIO_MOVE, which pagezip needs to take pages away without losing writes (Linux 6.8 or newer; this is \(release))")
-        }
-        return (-1, "the kernel refused userfaultfd features 0x\(String(requiredFeatures & ~offered, radix: 16)) (Linux \(release))")
     }
-    bootFeatures = features
-    return (fd, nil)
+    // Something is missing: ask the probe (a fresh descriptor) what, for the message.
+    let probe = UserfaultfdProbe.run()
+    let problem = probe.problem(kernelRelease: kernelRelease())
+        ?? "the kernel refused userfaultfd features 0x\(String(requiredFeatures & ~probe.features, radix: 16))"
+    return (-1, problem)
 }
 
-func errnoName(_ e: Int32) -> String {
-    switch e {
-    case 0: return "no error"
-    case 1: return "EPERM"
-    case 2: return "ENOENT"
-    case 13: return "EACCES"
-    case 38: return "ENOSYS"
-    default: return "errno \(e)"
-    }
+func kernelRelease() -> String {
+    var u = utsname()
+    uname(&u)
+    return withUnsafeBytes(of: &u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
 }
 
 /// Reserves pagezip's memory and lays the engine out in it.  Returns nil, or
@@ -130,7 +108,7 @@ func buildEngine(_ config: Config) -> String? {
     let metaSize: UInt = 256 << 20
     let slots = 64
     func fail(_ what: String, _ size: UInt, _ err: Int32) -> String {
-        "cannot reserve \(size >> 20) MiB of address space for the \(what) (\(errnoName(err))): RLIMIT_AS (ulimit -v) or vm.overcommit_memory=2 may forbid it"
+        "cannot reserve \(size >> 20) MiB of address space for the \(what) (\(UserfaultfdProbe.errnoName(err))): RLIMIT_AS (ulimit -v) or vm.overcommit_memory=2 may forbid it"
     }
     let (metaR, e1) = Reservation.reserve(size: metaSize)
     guard let meta = metaR else { return fail("bookkeeping", metaSize, e1) }

@@ -70,8 +70,13 @@ func drainMessages() {
     var head = 0
     var count = 0
     var idleRetries = 0
+    var reads = 0
     while true {
         if head == count {
+            // Everything read is handled; give the store worker a turn now
+            // and then (poll wakes us again at once if more is pending).
+            reads += 1
+            if reads > 16 { return }
             head = 0
             count = 0
             let m = pz_uffd_read_events(e.pointee.uffd, q, 32)
@@ -443,6 +448,7 @@ func serviceRequests() {
     let reqWord = e.pointee.word(.handlerRequests)
     let req = pz_load32(reqWord)
     if req & handlerRequestRestoreForFork != 0 {
+        applyNotes()   // host threads' latest mmaps decide what is "the host's own"
         pz_rw_lock_exclusive(e.pointee.word(.mapLock))
         restoreOutsideAppMappings()
         pz_rw_unlock_exclusive(e.pointee.word(.mapLock))

@@ -38,7 +38,6 @@ private func forkPrepare() {
         pz_store32(gate, 1)
         kickWorker()
         while pz_load32(parked) == 0 { pz_futex_wait(parked, 0, 1_000_000) }
-        applyNotesFromForkingThread()
         // 2. Restore what glibc touches in the child; 3. pause the handler.
         postHandlerRequest(handlerRequestRestoreForFork)
         let pause = e.pointee.word(.handlerPause)
@@ -105,11 +104,6 @@ private func forkChild() {
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
     }
     pz_store32(e.pointee.word(.forkLock), 0)
-}
-
-/// Notes queued by host threads must reach appMapped before the restore.
-private func applyNotesFromForkingThread() {
-    applyNotes()
 }
 
 private func postHandlerRequest(_ bit: UInt32) {

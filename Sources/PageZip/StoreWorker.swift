@@ -139,7 +139,7 @@ func storeRange(_ start: UInt, _ end: UInt) -> Int {
             // Not registered yet: find the next eligible stretch and register it.
             guard let (s, t) = nextEligible(cursor, stop) else { break }
             if s > cursor { cursor = s }
-            if !register(s, t) { cursor = t }
+            if !register(s, t) { cursor = max(t, cursor + 4096) }
             continue
         }
         let spanEnd = min(stop, reg.end)
@@ -201,14 +201,26 @@ func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
 /// Registers [s, t) with the userfaultfd.  The map lock is held exclusively
 /// across the ioctl and the set update so an unmap event cannot slip between.
 @_noLocks
-func register(_ s: UInt, _ t: UInt) -> Bool {
+func register(_ s: UInt, _ end: UInt) -> Bool {
     let e = E
     pz_rw_lock_exclusive(e.pointee.word(.mapLock))
-    let r = pz_uffd_register(e.pointee.uffd, s, Int(t - s))
+    // Only the gap before the next registered range: unregistering on failure
+    // must never touch a range that holds pages.
+    let t = e.pointee.registered.nextStart(after: s, limit: end)
+    if t <= s {
+        pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
+        return true
+    }
+    var r = pz_uffd_register(e.pointee.uffd, s, Int(t - s))
     if r == 0 {
-        e.pointee.registered.insert(s, t)
-        refreshRegisteredGauge()
-        e.pointee.counters.add(.registrations)
+        if e.pointee.registered.insert(s, t) {
+            refreshRegisteredGauge()
+            e.pointee.counters.add(.registrations)
+        } else {
+            // The set is full: never claim a range it cannot record.
+            _ = pz_uffd_unregister(e.pointee.uffd, s, Int(t - s))
+            r = -28   // ENOSPC
+        }
     }
     pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
     if r != 0 {

@@ -1,10 +1,12 @@
 // The pool: where compressed pages live.
 //
 // A zsmalloc-like allocator over one sparse reservation.  Size classes are 16 B
-// apart (16 ... 4096 B).  Each class carves objects out of slabs of 1-4 pages,
-// chosen per class to waste the least; a slab sits in a 16 KiB frame of the
-// reservation, so objects may straddle page boundaries (the reservation is
-// virtually contiguous, unlike zsmalloc's).  A handle is the object's offset
+// apart (16 ... 4096 B).  Each class carves objects out of slabs of 1-16 pages:
+// the fewest pages that waste at most 2 % of the slab (else the least-waste
+// count), and, as zsmalloc does, neighbouring classes with the same slab shape
+// are merged so fewer partly filled slabs exist.  A slab sits in a 64 KiB frame
+// of the reservation, so objects may straddle page boundaries (the reservation
+// is virtually contiguous, unlike zsmalloc's).  A handle is the object's offset
 // / 16: 32 bits address 64 GiB.
 //
 // Lock order: class lock -> frame lock.  Both are futex words in pagezip's
@@ -15,7 +17,7 @@ import CPageZipSys
 
 public struct Pool: @unchecked Sendable {
     public static let reservationSize: UInt = 64 << 30
-    public static let frameShift: UInt = 14
+    public static let frameShift: UInt = 16
     public static let frameSize: UInt = 1 << frameShift
     public static let frameCount: Int = Int(reservationSize >> frameShift)
     public static let classCount = 256
@@ -36,6 +38,7 @@ public struct Pool: @unchecked Sendable {
             + frameCount * 4                          // free frame stack
             + (classCount + 1) * 64 * 2               // class words and locks
             + 4096                                    // control words
+            + (classCount + 1) * 2                    // merged class map
     }
 
     public let base: UInt
@@ -65,6 +68,7 @@ public struct Pool: @unchecked Sendable {
     private static let wPagesPerSlab = 6
 
     private let frameLockWord: UnsafeMutablePointer<UInt32>
+    private let classMap: UnsafeMutablePointer<UInt16>
 
     /// Lays the pool out over `reservation` (the objects) and `metadata`
     /// (zero-filled, at least `metadataBytes`).
@@ -81,7 +85,9 @@ public struct Pool: @unchecked Sendable {
         p += (Pool.classCount + 1) * 64
         control = p.bindMemory(to: UInt64.self, capacity: 16)
         frameLockWord = (p + 1024).bindMemory(to: UInt32.self, capacity: 1)
+        classMap = (p + 4096).bindMemory(to: UInt16.self, capacity: Pool.classCount + 1)
         for c in 1...Pool.classCount {
+            classMap[c] = UInt16(Pool.mergedClass(c))
             let (pages, objs) = Pool.geometry(sizeClass: c)
             let w = classWords + c * 8
             w[Pool.wSize] = UInt64(c * 16)
@@ -91,13 +97,16 @@ public struct Pool: @unchecked Sendable {
         control[Pool.cLimitPages] = limitBytes / 4096
     }
 
-    /// Pages per slab and objects per slab for a class: the page count of 1-4
-    /// that wastes the smallest share of the slab (zsmalloc's rule).
+    public static let maxPagesPerSlab = 16
+    public static let wasteTolerance = 0.02
+
+    /// Pages per slab and objects per slab for a class: the fewest pages (1-16)
+    /// whose slab wastes at most 2 %, else the least-waste page count.
     public static func geometry(sizeClass c: Int) -> (pages: Int, objects: Int) {
         let size = c * 16
         var best = 1
         var bestWaste = Double.infinity
-        for pages in 1...4 {
+        for pages in 1...maxPagesPerSlab {
             let bytes = pages * 4096
             let objs = bytes / size
             guard objs > 0 else { continue }
@@ -106,8 +115,18 @@ public struct Pool: @unchecked Sendable {
                 bestWaste = waste
                 best = pages
             }
+            if waste <= wasteTolerance { break }
         }
         return (best, best * 4096 / size)
+    }
+
+    /// The class whose slabs hold objects of class `c`: the largest class with
+    /// the same slab shape (zsmalloc's class merging).
+    public static func mergedClass(_ c: Int) -> Int {
+        var m = c
+        let shape = geometry(sizeClass: c)
+        while m < classCount && geometry(sizeClass: m + 1) == shape { m += 1 }
+        return m
     }
 
     @inline(__always)
@@ -123,7 +142,7 @@ public struct Pool: @unchecked Sendable {
     /// reservation is exhausted.
     @_noLocks
     public func allocate(length: Int) -> UInt32? {
-        let c = Pool.sizeClass(forLength: length)
+        let c = Int(classMap[Pool.sizeClass(forLength: length)])
         let w = classWords + c * 8
         let lock = classLocks + c * 16
         pz_mutex_lock(lock)

@@ -1,0 +1,67 @@
+// The engine's guarantees, each proven by a real program under the library
+// that checks every byte it wrote.
+
+import Testing
+
+@Suite(.serialized) struct EngineScenarioTests {
+    @Test func concurrentWritersNeverLoseAWriteWhilePagesAreStored() throws {
+        _ = try Harness.requireLibrary()
+        let r = Harness.run([try Harness.program("race"), "512", "3"], preload: true)
+        #expect(!r.timedOut)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("mismatched_bytes") == 0)
+        // The race was real: thousands of stores against thousands of writes.
+        #expect((r.int("stored_total") ?? 0) > 1000, "\(r.stdout)")
+        #expect((r.int("page_writes") ?? 0) > 1000)
+        #expect(r.pagezipLines.isEmpty, "\(r.stderr)")
+    }
+
+    @Test func systemCallsReadAndWriteCompressedBuffers() throws {
+        let r = Harness.run([try Harness.program("syscalls")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        for key in ["write_from_paged_out", "read_into_paged_out", "readv_into_paged_out", "socket_paged_out",
+                    "struct_from_paged_out"] {
+            #expect(r.value(key) == "ok", "\(key) in \(r.stdout)")
+        }
+        #expect(r.int("held_before") == 256, "every page of the source buffer was held before write(2)")
+    }
+
+    @Test func forkedChildReadsEveryHeldPageOfItsParent() throws {
+        let r = Harness.run([try Harness.program("forkcheck")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("parent_held") == 1024 + 64, "\(r.stdout)")
+        for key in ["child_reads_all", "parent_unaffected", "child_independent", "posix_spawn"] {
+            #expect(r.value(key) == "ok", "\(key) in \(r.stdout)")
+        }
+    }
+
+    @Test func unmapRemapAndDropOverHeldPages() throws {
+        let r = Harness.run([try Harness.program("mapops")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        for key in ["munmap", "partial_munmap", "mremap_move", "mremap_grow", "madvise_drop"] {
+            #expect(r.value(key) == "ok", "\(key) in \(r.stdout)")
+        }
+        #expect(r.int("stored_pages") == 0 && r.int("compr_data_size") == 0, "nothing leaks: \(r.stdout)")
+    }
+
+    @Test func zeroPagesAreHeldWithoutPoolMemory() throws {
+        let r = Harness.run([try Harness.program("zeropages")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("zero_pages_held") == 2048)
+        #expect(r.int("pool_bytes_held") == r.int("pool_bytes_before"))
+        #expect(r.int("compr_bytes_held") == 0)
+    }
+
+    @Test func hostSignalHandlersStillGetTheirSignals() throws {
+        let r = Harness.run([try Harness.program("sigsegv")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("sigsegv_caught") == 3)
+    }
+
+    @Test func theCacheExampleShrinksAndVerifies() throws {
+        let r = Harness.run([try Harness.program("cache"), "64", "5"], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains(", 0 wrong"), "\(r.stdout)")
+        #expect(r.stdout.contains("pagezip: held "), "\(r.stdout)")
+    }
+}

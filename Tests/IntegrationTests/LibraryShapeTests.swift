@@ -1,0 +1,28 @@
+// The shipped library: self-contained, few exports, preloadable anywhere.
+
+import Foundation
+import Testing
+
+@Suite struct LibraryShapeTests {
+    @Test func linksNoSwiftRuntimeLibrary() throws {
+        let lib = try Harness.requireLibrary()
+        let r = Harness.run(["/usr/bin/ldd", lib], preload: false)
+        #expect(r.status == 0)
+        #expect(!r.stdout.contains("libswift"), "\(r.stdout)")
+        #expect(!r.stdout.contains("libFoundation"), "\(r.stdout)")
+        #expect(r.stdout.contains("liblz4"))
+    }
+
+    @Test func exportsOnlyTheInterposersAndTheAPI() throws {
+        let lib = try Harness.requireLibrary()
+        let r = Harness.run(["/usr/bin/nm", "-D", "--defined-only", lib], preload: false)
+        let exported = Set(r.stdout.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            guard f.count == 3, f[1] == "T" || f[1] == "D" || f[1] == "W" else { return nil }
+            return String(f[2])
+        })
+        #expect(exported == ["mmap", "mmap64", "munmap", "mremap", "madvise",
+                             "pagezip_pageout", "pagezip_get_stats", "pagezip_active", "pagezip_version"],
+                "\(exported.sorted())")
+    }
+}
