@@ -102,6 +102,27 @@ struct Engine {
     @inline(__always)
     func word(_ w: Word) -> UnsafeMutablePointer<UInt32> { words + w.rawValue * 16 }
 
+    /// pagezip's own reservation containing addr.
+    @_noLocks
+    func ownRange(containing addr: UInt) -> (start: UInt, end: UInt)? {
+        if metaReservation.contains(addr) { return (metaReservation.base, metaReservation.end) }
+        if poolReservation.contains(addr) { return (poolReservation.base, poolReservation.end) }
+        if entryReservation.contains(addr) { return (entryReservation.base, entryReservation.end) }
+        if stagingReservation.contains(addr) { return (stagingReservation.base, stagingReservation.end) }
+        return nil
+    }
+
+    /// The start of the next own reservation above addr, or limit.
+    @_noLocks
+    func nextOwnStart(after addr: UInt, limit: UInt) -> UInt {
+        var n = limit
+        if metaReservation.base > addr && metaReservation.base < n { n = metaReservation.base }
+        if poolReservation.base > addr && poolReservation.base < n { n = poolReservation.base }
+        if entryReservation.base > addr && entryReservation.base < n { n = entryReservation.base }
+        if stagingReservation.base > addr && stagingReservation.base < n { n = stagingReservation.base }
+        return n
+    }
+
     /// True if [start, end) touches memory that is pagezip's own.
     func isOwn(_ start: UInt, _ end: UInt) -> Bool {
         metaReservation.overlaps(start, end) || poolReservation.overlaps(start, end)

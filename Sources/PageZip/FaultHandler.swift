@@ -227,10 +227,13 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
         if !next.isZeroPage { allZero = false }
         n += 1
     }
+    // Fill without waking, free the entries, then wake: once the faulting
+    // thread runs again the page is no longer held (pool, counters, stats).
+    let dontWake = UInt64(PZ_UFFD_MODE_DONTWAKE)
     var done: Int64 = 0
     let r: Int
     if allZero {
-        r = pz_uffd_zeropage(e.pointee.uffd, page, n << 12, 0, &done)
+        r = pz_uffd_zeropage(e.pointee.uffd, page, n << 12, dontWake, &done)
     } else {
         let buf = e.pointee.handlerScratch
         var i = 0
@@ -258,22 +261,23 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
             }
             i += 1
         }
-        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: buf), n << 12, 0, &done)
+        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: buf), n << 12, dontWake, &done)
     }
     let filled = done > 0 ? Int(done) >> 12 : 0
     if r == 0 || filled > 0 {
+        // On a partial fill (r == -EAGAIN with done > 0) the faulting page is
+        // in; the neighbours not filled stay held.
         let count = r == 0 ? n : filled
         for i in 0..<count {
             let p = page + UInt(i) << 12
             releaseEntry(p, e.pointee.entries.exchange(p, .empty))
         }
+        _ = pz_uffd_wake(e.pointee.uffd, page, count << 12)
         if forFault {
             e.pointee.counters.add(.refaults, UInt64(count))
             if count > 1 { e.pointee.counters.add(.faultAroundPages, UInt64(count - 1)) }
+            e.pointee.nextSequentialPage = page + UInt(count) << 12
         }
-        if forFault { e.pointee.nextSequentialPage = page + UInt(count) << 12 }
-        // On a partial fill (r == -EAGAIN with done > 0) the faulting page is
-        // in; the neighbours not filled stay held.
         return .done
     }
     if r == -EEXIST {
@@ -309,11 +313,11 @@ func restoreFromStaging(_ page: UInt, _ entry: Entry) -> Outcome {
     let e = E
     let src = e.pointee.staging + UInt(entry.slot) << 12
     var done: Int64 = 0
-    let r = pz_uffd_copy(e.pointee.uffd, page, src, 4096, 0, &done)
+    let r = pz_uffd_copy(e.pointee.uffd, page, src, 4096, UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
     if r == 0 || r == -EEXIST {
         _ = e.pointee.entries.compareExchange(page, expected: entry, desired: .empty)
         e.pointee.counters.add(.refaults)
-        if r != 0 { _ = pz_uffd_wake(e.pointee.uffd, page, 4096) }
+        _ = pz_uffd_wake(e.pointee.uffd, page, 4096)
         return .done
     }
     return finishFill(page, r, 4096)

@@ -161,7 +161,9 @@ func storeRange(_ start: UInt, _ end: UInt) -> Int {
 /// The first stretch of [from, to) that pagezip may store: private anonymous
 /// read-write memory that is not pagezip's, not loader memory present at
 /// boot, not a library's .bss, and not the thread descriptor at the top of a
-/// thread stack.  Reads /proc/self/maps.
+/// thread stack.  Reads /proc/self/maps.  The kernel merges adjacent
+/// anonymous mappings, so exclusions are cut out of a mapping, not used to
+/// reject all of it.
 @_noLocks
 func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
     let e = E
@@ -177,7 +179,7 @@ func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
         if m.start >= to { break }
         var s = max(m.start, from)
         var t = min(m.end, to)
-        var ok = m.isPrivateAnonymousRW && !e.pointee.isOwn(m.start, m.end)
+        var ok = m.isPrivateAnonymousRW
         if ok && i >= 2 {
             let prev = ws.mappings[i - 2]
             if prev.end == m.start && prev.kind == .file && m.kind == .anonymous { ok = false }  // .bss
@@ -187,13 +189,25 @@ func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
                 t = min(t, m.end &- 2 * 4096)
             }
         }
-        if ok && e.pointee.excluded.overlaps(m.start, m.end) { ok = false }
-        if !ok || s >= t {
-            e.pointee.counters.add(.rejectExcluded, UInt64((min(m.end, to) - max(m.start, from)) >> 12))
+        if !ok {
+            e.pointee.counters.add(.rejectExcluded, UInt64((t &- s) >> 12))
             continue
         }
         s = (s + 4095) & ~4095
-        return (s, t)
+        while s < t {
+            if let ex = e.pointee.excluded.find(s) {
+                let skip = min(t, ex.end)
+                e.pointee.counters.add(.rejectExcluded, UInt64((skip - s) >> 12))
+                s = skip
+                continue
+            }
+            if let own = e.pointee.ownRange(containing: s) {
+                s = min(t, own.end)
+                continue
+            }
+            let stop = min(e.pointee.excluded.nextStart(after: s, limit: t), e.pointee.nextOwnStart(after: s, limit: t))
+            return (s, stop)
+        }
     }
     return nil
 }

@@ -7,6 +7,7 @@
 
 import CPageZipSys
 
+@frozen
 public struct Reservation: Sendable {
     public let base: UInt
     public let size: UInt
@@ -31,11 +32,11 @@ public struct Reservation: Sendable {
         return (Reservation(base: base, size: size), 0)
     }
 
-    public func contains(_ addr: UInt) -> Bool { addr >= base && addr - base < size }
+    @inlinable public func contains(_ addr: UInt) -> Bool { addr >= base && addr - base < size }
 
-    public func overlaps(_ start: UInt, _ end: UInt) -> Bool { start < base + size && end > base }
+    @inlinable public func overlaps(_ start: UInt, _ end: UInt) -> Bool { start < base + size && end > base }
 
-    public var end: UInt { base + size }
+    @inlinable public var end: UInt { base + size }
 
     /// Gives the physical pages of [addr, addr+len) back to the kernel.
     @_noLocks

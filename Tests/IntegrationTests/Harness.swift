@@ -135,17 +135,18 @@ enum Harness {
         } else {
             p.standardInput = FileHandle.nullDevice
         }
+        // The handler must exist before the process can exit.
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
         do { try p.run() } catch {
             return RunResult(status: -1, stdout: "", stderr: "cannot start \(args[0]): \(error)", timedOut: false)
         }
         // A watchdog, not synchronisation: a hung host must fail the test, not CI.
-        let done = DispatchSemaphore(value: 0)
-        p.terminationHandler = { _ in done.signal() }
         var timedOut = false
         if done.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true
             kill(p.processIdentifier, SIGKILL)
-            done.wait()
+            p.waitUntilExit()
         }
         try? outH.close()
         try? errH.close()
