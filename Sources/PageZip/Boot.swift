@@ -52,6 +52,7 @@ public func engineBoot() {
     }
     registerForkHandlers()
     pz_preload_set_state(Int32(PZ_STATE_ACTIVE))
+    if config.reclaimMode == .auto { startReclaimer() }
     if level >= .info {
         let via = E.pointee.uffdOrigin == Int32(PZ_UFFD_VIA_DEVICE.rawValue) ? "/dev/userfaultfd" : "userfaultfd(2)"
         writeStderr("pagezip: active (pid \(getpid()), \(via), pool limit \(config.poolMaxBytes >> 20) MiB)\n")
@@ -155,8 +156,32 @@ func buildEngine(_ config: Config) -> String? {
     // Thread stacks with a guard page below each.
     let handlerGuard = take(4096 + Engine.stackSize, align: 4096)
     let workerGuard = take(4096 + Engine.stackSize, align: 4096)
-    _ = pz_sys_mprotect(UInt(bitPattern: handlerGuard), 4096, 0)
-    _ = pz_sys_mprotect(UInt(bitPattern: workerGuard), 4096, 0)
+    let reclaimGuard = take(4096 + Engine.stackSize, align: 4096)
+    for g in [handlerGuard, workerGuard, reclaimGuard] { _ = pz_sys_mprotect(UInt(bitPattern: g), 4096, 0) }
+    let reclaimMappings = take(mappingCapacity * MemoryLayout<Mapping>.stride)
+        .bindMemory(to: Mapping.self, capacity: mappingCapacity)
+    let reclaimMapsBuffer = take(256 << 10, align: 4096).bindMemory(to: UInt8.self, capacity: 256 << 10)
+
+    // Auto reclaim: page history (sparse, 4 B per page) and the reclaimer's state.
+    var history: PageHistory? = nil
+    var reclaim: UnsafeMutablePointer<ReclaimState>? = nil
+    if config.reclaimMode == .auto {
+        let (histR, e5) = Reservation.reserve(size: PageHistory.reservationSize)
+        guard let hist = histR else { return fail("page history", PageHistory.reservationSize, e5) }
+        history = PageHistory(base: UnsafeMutableRawPointer(bitPattern: hist.base)!)
+        historyReservation = hist
+        let cap = ReclaimState.regionCapacity
+        let state = take(MemoryLayout<ReclaimState>.stride).bindMemory(to: ReclaimState.self, capacity: 1)
+        state.initialize(to: ReclaimState(
+            regionStarts: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
+            regionEnds: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
+            regionSeen: take(cap * 4).bindMemory(to: UInt32.self, capacity: cap),
+            spareStarts: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
+            spareEnds: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
+            spareSeen: take(cap * 4).bindMemory(to: UInt32.self, capacity: cap),
+            residency: take(ReclaimState.chunkPages, align: 4096).bindMemory(to: UInt8.self, capacity: ReclaimState.chunkPages)))
+        reclaim = state
+    }
 
     let engine = engineMem.bindMemory(to: Engine.self, capacity: 1)
     engine.initialize(to: Engine(
@@ -168,13 +193,22 @@ func buildEngine(_ config: Config) -> String? {
         staging: stagingRes.base, stagingSlots: slots,
         handlerScratch: handlerScratch, zeroPage: zeroPage, handlerEvents: handlerEvents, handlerLog: handlerLog,
         workerScratch: workerScratch,
-        handlerStack: handlerGuard + 4096, workerStack: workerGuard + 4096,
+        handlerStack: handlerGuard + 4096, workerStack: workerGuard + 4096, reclaimStack: reclaimGuard + 4096,
+        history: history, reclaim: reclaim, reclaimMappings: reclaimMappings, reclaimMapsBuffer: reclaimMapsBuffer,
+        bootNs: pz_now_ns(),
         tunables: Tunables(rejectAbove: config.rejectAboveBytes, faultAround: config.faultAroundPages,
                            groupLimit: config.groupPoolMaxBytes,
                            acceptThresholdPercent: config.acceptThresholdPercent,
-                           logLevel: config.logLevel.rawValue),
+                           logLevel: config.logLevel.rawValue,
+                           coldAgeSeconds: config.coldAgeSeconds, targetRSS: config.targetRSSBytes,
+                           reclaimCPUPercent: config.reclaimCPUPercent,
+                           refaultBudgetPercent: config.refaultBudgetPercent),
         metaReservation: meta, poolReservation: poolRes, entryReservation: entryRes,
         stagingReservation: stagingRes))
+    if let h = historyReservation {
+        engine.pointee.historyBase = h.base
+        engine.pointee.historySize = h.size
+    }
     pz_engine_set(engine)
     bootConfig = config
     excludeBootMappings()
@@ -182,6 +216,7 @@ func buildEngine(_ config: Config) -> String? {
 }
 
 nonisolated(unsafe) var bootConfig = Config()
+nonisolated(unsafe) var historyReservation: Reservation? = nil
 
 /// Anonymous memory that exists before the host's main belongs to the loader
 /// (TLS blocks, early allocations): glibc touches it in a forked child before

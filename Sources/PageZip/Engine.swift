@@ -33,6 +33,7 @@ enum Word: Int {
     case forkLock
     case coldLock
     case noteLock
+    case effectiveColdAge   // seconds; written by the reclaimer, read by the fault handler
 }
 
 /// Values the hot paths read; trivial so copies cost nothing.
@@ -42,6 +43,10 @@ struct Tunables {
     var groupLimit: UInt64 = 0
     var acceptThresholdPercent: Int = 90
     var logLevel: Int = LogLevel.warn.rawValue
+    var coldAgeSeconds: Double = 120
+    var targetRSS: UInt64 = 0
+    var reclaimCPUPercent: Double = 5
+    var refaultBudgetPercent: Double = 0.2
 }
 
 struct Engine {
@@ -81,6 +86,15 @@ struct Engine {
     var workerScratch: WorkerScratch
     var handlerStack: UnsafeMutableRawPointer
     var workerStack: UnsafeMutableRawPointer
+    var reclaimStack: UnsafeMutableRawPointer
+    /// Auto reclaim only: page history, reclaimer state and its maps buffers.
+    var history: PageHistory?
+    var reclaim: UnsafeMutablePointer<ReclaimState>?
+    var reclaimMappings: UnsafeMutablePointer<Mapping>
+    var reclaimMapsBuffer: UnsafeMutablePointer<UInt8>
+    var bootNs: UInt64 = 0
+    var historyBase: UInt = 0
+    var historySize: UInt = 0
     static let stackSize = 1 << 20
 
     var tunables = Tunables()
@@ -127,6 +141,7 @@ struct Engine {
     func isOwn(_ start: UInt, _ end: UInt) -> Bool {
         metaReservation.overlaps(start, end) || poolReservation.overlaps(start, end)
             || entryReservation.overlaps(start, end) || stagingReservation.overlaps(start, end)
+            || (historyBase != 0 && start < historyBase + historySize && end > historyBase)
     }
 }
 

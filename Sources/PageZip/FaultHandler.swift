@@ -272,6 +272,10 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
             let p = page + UInt(i) << 12
             releaseEntry(p, e.pointee.entries.exchange(p, .empty))
         }
+        if forFault, let history = e.pointee.history {
+            // Only the page that faulted shows use; neighbours came along.
+            history.noteRefault(page, now: engineSeconds(), soon: effectiveColdAgeSeconds())
+        }
         _ = pz_uffd_wake(e.pointee.uffd, page, count << 12)
         if forFault {
             e.pointee.counters.add(.refaults, UInt64(count))
@@ -317,6 +321,8 @@ func restoreFromStaging(_ page: UInt, _ entry: Entry) -> Outcome {
     if r == 0 || r == -EEXIST {
         _ = e.pointee.entries.compareExchange(page, expected: entry, desired: .empty)
         e.pointee.counters.add(.refaults)
+        // Touched while being stored: as hot as a page gets.
+        e.pointee.history?.noteRefault(page, now: engineSeconds(), soon: UInt32.max)
         _ = pz_uffd_wake(e.pointee.uffd, page, 4096)
         return .done
     }

@@ -104,6 +104,7 @@ private func forkChild() {
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
     }
     pz_store32(e.pointee.word(.forkLock), 0)
+    if pz_preload_get_state() == Int32(PZ_STATE_ACTIVE) && e.pointee.reclaim != nil { startReclaimer() }
 }
 
 private func postHandlerRequest(_ bit: UInt32) {

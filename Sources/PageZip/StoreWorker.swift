@@ -354,6 +354,7 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
 
     // Phase C: publish, or give rejected pages back.
     var stored = 0
+    let nowSeconds = e.pointee.history == nil ? 0 : engineSeconds()
     pz_rw_lock_shared(mapLock)
     for i in 0..<n where outcomes[i] != outcomeNone {
         let p = a + UInt(i) << 12
@@ -363,6 +364,7 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
         case outcomeZero:
             if entries.compareExchange(p, expected: expected, desired: .zero(group: group)) {
                 account(stored: .zero(group: group))
+                e.pointee.history?.noteStored(p, now: nowSeconds)
                 stored += 1
             }
         case outcomeStored:
@@ -371,6 +373,7 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
             let ent = Entry.stored(handle: h, length: len, group: group)
             if entries.compareExchange(p, expected: expected, desired: ent) {
                 account(stored: ent)
+                e.pointee.history?.noteStored(p, now: nowSeconds)
                 stored += 1
             } else {
                 e.pointee.pool.free(h)

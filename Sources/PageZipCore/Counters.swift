@@ -38,6 +38,10 @@ public enum Counter: Int, CaseIterable, Sendable {
     case registrations
     case retries                // EAGAIN from mappings changing under an ioctl
     case writtenBackPages       // zswap written_back_pages: always 0, there is no backing device
+    case reclaimPasses          // auto reclaim passes
+    case reclaimStoredPages     // pages stored by auto reclaim
+    case reclaimNanos           // the reclaimer thread's own CPU time
+    case reclaimBackoffs        // times the refault budget doubled the effective cold age
 
     public var name: String {
         switch self {
@@ -71,6 +75,10 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .registrations: return "registrations"
         case .retries: return "retries"
         case .writtenBackPages: return "written_back_pages"
+        case .reclaimPasses: return "reclaim_passes"
+        case .reclaimStoredPages: return "reclaim_stored_pages"
+        case .reclaimNanos: return "reclaim_cpu_ns"
+        case .reclaimBackoffs: return "reclaim_backoffs"
         }
     }
 

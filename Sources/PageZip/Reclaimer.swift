@@ -1,0 +1,291 @@
+// Auto reclaim: find pages the program has left alone and have them stored,
+// within a refault budget and a CPU budget (PAGEZIP_RECLAIM=auto).
+//
+// The access signal is the refault: this kernel offers no per-process access
+// bits (no DAMON vaddr, soft-dirty or idle-page tracking), so a page resident
+// for longer than the cold age is stored on trial, and a page that refaults
+// soon after being stored is marked hot and left alone cold-age x 2^heat the
+// next times (PageHistory).  When refaults exceed the budget (a share of the
+// working set per minute, Google's promotion-rate target) the effective cold
+// age doubles; when calm it halves back.  With a target RSS, the coldest
+// pages go first until the process is under it (memcg's memory.high).
+//
+// One pthread, started at boot in auto mode, asleep until the first cold age
+// has passed; the fault handler and store worker start only when it first
+// has something to store.  Work per tick is bounded (a page budget and a CPU
+// share), and its cost grows with tracked memory, not with time.
+
+import CPageZipPreload
+import CPageZipSys
+import PageZipCore
+
+/// Reclaimer-private state, in pagezip's memory.
+struct ReclaimState {
+    static var regionCapacity: Int { 16384 }
+    // Two region lists, swapped on every refresh (the old one carries the
+    // first-seen times over).
+    var regionStarts: UnsafeMutablePointer<UInt>
+    var regionEnds: UnsafeMutablePointer<UInt>
+    var regionSeen: UnsafeMutablePointer<UInt32>     // seconds when first seen
+    var spareStarts: UnsafeMutablePointer<UInt>
+    var spareEnds: UnsafeMutablePointer<UInt>
+    var spareSeen: UnsafeMutablePointer<UInt32>
+    var regionCount: Int = 0
+    var cursor: UInt = 0                              // next address to examine
+    var residency: UnsafeMutablePointer<UInt8>        // mincore vector, chunkPages
+    static var chunkPages: Int { 4096 }
+    var multiplier: UInt32 = 1                        // effective cold age = cold age x multiplier
+    var calmTicks = 0
+    var lastRefaults: UInt64 = 0
+    var lastRefaultCheck: UInt64 = 0
+    var cpuSpentNs: UInt64 = 0                        // reclaim CPU (own + store work) this window
+    var windowStartNs: UInt64 = 0
+}
+
+/// Seconds since the engine started (>= 1, so 0 can mean "never").
+@_noLocks @inline(__always)
+func engineSeconds() -> UInt32 {
+    let e = E
+    return UInt32(truncatingIfNeeded: (pz_now_ns() &- e.pointee.bootNs) / 1_000_000_000) &+ 1
+}
+
+/// The effective cold age in seconds (the fault handler reads it to judge "soon").
+@_noLocks @inline(__always)
+func effectiveColdAgeSeconds() -> UInt32 {
+    pz_load32(E.pointee.word(.effectiveColdAge))
+}
+
+func startReclaimer() {
+    let e = E
+    guard e.pointee.reclaim != nil else { return }
+    let err = pz_thread_start({ reclaimerMain($0) }, nil, e.pointee.reclaimStack, Engine.stackSize)
+    if err != 0 && bootConfig.logLevel >= .warn {
+        writeStderr("pagezip: auto reclaim is off: cannot start its thread (errno \(err))\n")
+    }
+}
+
+func reclaimerMain(_ arg: UnsafeMutableRawPointer?) {
+    pz_preload_mark_internal_thread()
+    let name: StaticString = "pagezip-reclaim"
+    pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
+    let e = E
+    let rs = e.pointee.reclaim.unsafelyUnwrapped
+    let coldAge = max(UInt32(1), UInt32(e.pointee.tunables.coldAgeSeconds))
+    pz_store32(e.pointee.word(.effectiveColdAge), coldAge)
+    rs.pointee.windowStartNs = pz_now_ns()
+    rs.pointee.lastRefaultCheck = pz_now_ns()
+    while true {
+        let eff = coldAge &* rs.pointee.multiplier
+        // Tick: an eighth of the cold age, between 0.25 s and 10 s.
+        let tickNs = min(max(UInt64(eff) * 1_000_000_000 / 8, 250_000_000), 10_000_000_000)
+        pz_sys_sleep_ns(tickNs)
+        let cpu0 = pz_thread_cpu_ns()
+        adjustForRefaults(rs, coldAge: coldAge)
+        let now = engineSeconds()
+        if now <= eff && e.pointee.tunables.targetRSS == 0 { continue }   // nothing can be cold yet
+        refreshRegions(rs, now: now)
+        reclaimPass(rs, now: now)
+        let spent = (pz_thread_cpu_ns() &- cpu0)
+        rs.pointee.cpuSpentNs &+= spent
+        e.pointee.counters.add(.reclaimNanos, spent)
+        e.pointee.counters.add(.reclaimPasses)
+    }
+}
+
+/// The refault budget: refaults per minute, as a share of the working set.
+private func adjustForRefaults(_ rs: UnsafeMutablePointer<ReclaimState>, coldAge: UInt32) {
+    let e = E
+    let now = pz_now_ns()
+    let elapsed = now &- rs.pointee.lastRefaultCheck
+    guard elapsed >= 5_000_000_000 else { return }   // judge over at least 5 s
+    let refaults = e.pointee.counters.get(.refaults)
+    let delta = refaults &- rs.pointee.lastRefaults
+    rs.pointee.lastRefaults = refaults
+    rs.pointee.lastRefaultCheck = now
+    let workingSet = max(residentPages(), 1)
+    let perMinute = Double(delta) * 60e9 / Double(elapsed)
+    let allowed = Double(workingSet) * e.pointee.tunables.refaultBudgetPercent / 100
+    if perMinute > allowed {
+        rs.pointee.multiplier = min(rs.pointee.multiplier * 2, 64)
+        rs.pointee.calmTicks = 0
+        e.pointee.counters.add(.reclaimBackoffs)
+    } else if perMinute < allowed / 2 {
+        rs.pointee.calmTicks += 1
+        if rs.pointee.calmTicks >= 6 && rs.pointee.multiplier > 1 {   // calm for ~30 s
+            rs.pointee.multiplier /= 2
+            rs.pointee.calmTicks = 0
+        }
+    }
+    pz_store32(e.pointee.word(.effectiveColdAge), coldAge &* rs.pointee.multiplier)
+}
+
+/// Resident pages of the process (/proc/self/statm), without allocating.
+@_noLocks
+func residentPages() -> UInt64 {
+    let path: StaticString = "/proc/self/statm"
+    let fd = pz_sys_open(UnsafeRawPointer(path.utf8Start).assumingMemoryBound(to: CChar.self), 0o2000000, 0)
+    guard fd >= 0 else { return 0 }
+    var buf: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    let n = withUnsafeMutableBytes(of: &buf) { pz_sys_read(Int32(fd), $0.baseAddress, 63) }
+    _ = pz_sys_close(Int32(fd))
+    guard n > 0 else { return 0 }
+    return withUnsafeBytes(of: &buf) { b -> UInt64 in
+        var field = 0
+        var value: UInt64 = 0
+        var i = 0
+        while i < n {
+            let c = b[i]
+            if c == 32 {
+                if field == 1 { return value }
+                field += 1
+                value = 0
+            } else if c >= 48 && c <= 57 {
+                value = value * 10 + UInt64(c - 48)
+            }
+            i += 1
+        }
+        return field == 1 ? value : 0
+    }
+}
+
+/// Rebuilds the list of eligible regions from /proc/self/maps, keeping the
+/// time each was first seen (a new region is not cold for a cold age).
+private func refreshRegions(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) {
+    let e = E
+    let count = MapsParser.read(into: e.pointee.reclaimMappings, capacity: e.pointee.workerScratch.mappingCapacity,
+                                buffer: e.pointee.reclaimMapsBuffer, bufferSize: e.pointee.workerScratch.mapsBufferSize)
+    guard count > 0 else { return }
+    var n = 0
+    var old = 0
+    let oldCount = rs.pointee.regionCount
+    for i in 0..<count {
+        let m = e.pointee.reclaimMappings[i]
+        guard m.isPrivateAnonymousRW, !e.pointee.isOwn(m.start, m.end), n < ReclaimState.regionCapacity else { continue }
+        while old < oldCount && rs.pointee.regionEnds[old] <= m.start { old += 1 }
+        var seen = now
+        if old < oldCount && rs.pointee.regionStarts[old] < m.end { seen = rs.pointee.regionSeen[old] }
+        rs.pointee.spareStarts[n] = m.start
+        rs.pointee.spareEnds[n] = m.end
+        rs.pointee.spareSeen[n] = seen
+        n += 1
+    }
+    swap(&rs.pointee.regionStarts, &rs.pointee.spareStarts)
+    swap(&rs.pointee.regionEnds, &rs.pointee.spareEnds)
+    swap(&rs.pointee.regionSeen, &rs.pointee.spareSeen)
+    rs.pointee.regionCount = n
+}
+
+/// One pass: walk regions from the cursor, store runs of resident pages that
+/// have been left alone long enough, within the per-pass budget.
+private func reclaimPass(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) {
+    let e = E
+    guard rs.pointee.regionCount > 0 else { return }
+    let coldAge = pz_load32(e.pointee.word(.effectiveColdAge))
+    let target = e.pointee.tunables.targetRSS
+    var overTarget = target > 0 && residentPages() * 4096 > target
+    // Over the target, age is relaxed step by step (coldest first).
+    var ageNeeded = overTarget ? coldAge / 2 : coldAge
+    let budgetPages = 65536                 // at most 256 MiB examined per pass
+    var examined = 0
+    var passes = 0
+    var idx = firstRegion(rs, at: rs.pointee.cursor)
+    while examined < budgetPages {
+        if idx >= rs.pointee.regionCount {
+            idx = 0
+            passes += 1
+            if !overTarget || passes > 4 { rs.pointee.cursor = 0; break }
+            overTarget = residentPages() * 4096 > target
+            if !overTarget { break }
+            ageNeeded /= 4                       // still over: take younger pages too
+        }
+        let rStart = rs.pointee.regionStarts[idx]
+        let rEnd = rs.pointee.regionEnds[idx]
+        let regionAge = now &- rs.pointee.regionSeen[idx]
+        if regionAge < ageNeeded && !overTarget {
+            idx += 1
+            continue
+        }
+        var p = max(rStart, rs.pointee.cursor)
+        if p >= rEnd { idx += 1; continue }
+        let chunkEnd = min(rEnd, p + UInt(ReclaimState.chunkPages) << 12)
+        let pages = Int((chunkEnd - p) >> 12)
+        examined += pages
+        if pz_sys_mincore(p, pages << 12, rs.pointee.residency) == 0 {
+            storeColdRuns(p, pages, rs.pointee.residency, now: now, regionAge: regionAge, ageNeeded: ageNeeded)
+        }
+        rs.pointee.cursor = chunkEnd
+        if chunkEnd >= rEnd { idx += 1 }
+        if !withinCPUBudget(rs) { return }
+    }
+}
+
+private func firstRegion(_ rs: UnsafeMutablePointer<ReclaimState>, at addr: UInt) -> Int {
+    var i = 0
+    while i < rs.pointee.regionCount && rs.pointee.regionEnds[i] <= addr { i += 1 }
+    return i
+}
+
+/// Queues stores for the runs of pages in [p, p + pages) that are resident,
+/// not held, and past their rest time.
+private func storeColdRuns(_ p: UInt, _ pages: Int, _ residency: UnsafeMutablePointer<UInt8>,
+                           now: UInt32, regionAge: UInt32, ageNeeded: UInt32) {
+    let e = E
+    let history = e.pointee.history.unsafelyUnwrapped
+    var runStart = -1
+    var i = 0
+    while i <= pages {
+        var cold = false
+        if i < pages && residency[i] & 1 != 0 {
+            let a = p + UInt(i) << 12
+            if e.pointee.entries.load(a).isEmpty {
+                let h = history.load(a)
+                let since = PageHistory.seconds(h)
+                let rest = PageHistory.restSeconds(h, coldAge: max(ageNeeded, 1))
+                let idle = since == 0 ? regionAge : now &- since
+                cold = idle >= (since == 0 ? ageNeeded : rest)
+            }
+        }
+        if cold {
+            if runStart < 0 { runStart = i }
+        } else if runStart >= 0 {
+            let s = p + UInt(runStart) << 12
+            let len = (i - runStart) << 12
+            let t0 = pz_now_ns()
+            let stored = requestStore(s, len)
+            let rs = e.pointee.reclaim.unsafelyUnwrapped
+            rs.pointee.cpuSpentNs &+= pz_now_ns() &- t0    // the worker's time on our behalf
+            e.pointee.counters.add(.reclaimStoredPages, UInt64(stored))
+            runStart = -1
+        }
+        i += 1
+    }
+}
+
+/// Hands a range to the store worker and waits for it.
+func requestStore(_ start: UInt, _ len: Int) -> Int {
+    let e = E
+    if !ensureStarted() { return 0 }
+    let slot = e.pointee.requests.claim(start: start, end: start + UInt(len))
+    kickWorker()
+    return e.pointee.requests.wait(slot)
+}
+
+/// The CPU share: reclaim work (own thread plus the worker's time on its
+/// requests) may use PAGEZIP_RECLAIM_CPU percent of one core; over it, sleep.
+private func withinCPUBudget(_ rs: UnsafeMutablePointer<ReclaimState>) -> Bool {
+    let e = E
+    let now = pz_now_ns()
+    let window = now &- rs.pointee.windowStartNs
+    let share = e.pointee.tunables.reclaimCPUPercent / 100
+    let allowed = UInt64(Double(window) * share)
+    if rs.pointee.cpuSpentNs > allowed {
+        // Sleep until the spending fits the share again.
+        let owed = Double(rs.pointee.cpuSpentNs - allowed) / share
+        pz_sys_sleep_ns(min(UInt64(owed), 5_000_000_000))
+    }
+    if window > 60_000_000_000 {     // a rolling one-minute window
+        rs.pointee.windowStartNs = now
+        rs.pointee.cpuSpentNs = 0
+    }
+    return true
+}
