@@ -53,6 +53,7 @@ struct pagezip_stats {
     uint64_t registered_bytes;    /* bytes under userfaultfd */
     uint64_t fault_p50_ns;        /* fault service time, median */
     uint64_t fault_p99_ns;
+    uint64_t pages_compacted;     /* pool pages freed by compaction (zram's pages_compacted) */
 };
 
 /* Stores [addr, addr+len) now (addr page-aligned).  Returns the number of
@@ -61,6 +62,11 @@ long pagezip_pageout(void *addr, size_t len) __attribute__((weak));
 
 /* Fills *stats up to stats->size bytes.  Returns 0, or -errno. */
 int pagezip_get_stats(struct pagezip_stats *stats) __attribute__((weak));
+
+/* Compacts the pool now (like malloc_trim): moves objects out of sparse
+ * slabs and returns emptied pages to the kernel.  Returns the pages freed,
+ * or -errno.  The store worker also does this on its own when idle. */
+long pagezip_compact(void) __attribute__((weak));
 
 /* 1 when pagezip compresses in this process, 0 when it passes through. */
 int pagezip_active(void) __attribute__((weak));
@@ -80,6 +86,10 @@ static inline long pagezip_pageout_if_loaded(void *addr, size_t len) {
 
 static inline int pagezip_get_stats_if_loaded(struct pagezip_stats *stats) {
     return pagezip_get_stats ? pagezip_get_stats(stats) : -PAGEZIP_ENOSYS;
+}
+
+static inline long pagezip_compact_if_loaded(void) {
+    return pagezip_compact ? pagezip_compact() : -PAGEZIP_ENOSYS;
 }
 
 static inline int pagezip_active_if_loaded(void) {

@@ -152,7 +152,8 @@ func buildEngine(_ config: Config) -> String? {
         mapsBuffer: take(256 << 10, align: 4096).bindMemory(to: UInt8.self, capacity: 256 << 10),
         mapsBufferSize: 256 << 10,
         log: take(LineWriter.capacity),
-        outcomes: take(slots * 8).bindMemory(to: UInt64.self, capacity: slots))
+        outcomes: take(slots * 8).bindMemory(to: UInt64.self, capacity: slots),
+        drainFrames: take(4096 * 4).bindMemory(to: UInt32.self, capacity: 4096))
     // Thread stacks with a guard page below each.
     let handlerGuard = take(4096 + Engine.stackSize, align: 4096)
     let workerGuard = take(4096 + Engine.stackSize, align: 4096)

@@ -106,6 +106,7 @@ struct Engine {
     var cachedPgid: Int32 = -1
     var cachedGroup: UInt16 = 0
     var poolFull = false
+    var lastCompactionNs: UInt64 = 0
 
     // Our own memory, never to be tracked.
     var metaReservation: Reservation
@@ -155,6 +156,7 @@ struct WorkerScratch {
     var mapsBufferSize: Int
     var log: UnsafeMutableRawPointer
     var outcomes: UnsafeMutablePointer<UInt64>   // one per staging slot
+    var drainFrames: UnsafeMutablePointer<UInt32> // compaction: slabs being drained
 }
 
 /// The engine, or nil before boot and in pass-through.

@@ -13,6 +13,15 @@ public func pagezipPageout(_ addr: UnsafeMutableRawPointer?, _ len: Int) -> Int 
     return enginePageout(a, len)
 }
 
+@_cdecl("pagezip_compact")
+public func pagezipCompact() -> Int {
+    guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE), let e = engineStorage else { return -38 }
+    guard ensureStarted() else { return 0 }
+    let slot = e.pointee.requests.claim(start: compactRequestMarker, end: compactRequestMarker)
+    kickWorker()
+    return e.pointee.requests.wait(slot)
+}
+
 @_cdecl("pagezip_active")
 public func pagezipActive() -> Int32 {
     pz_preload_get_state() == Int32(PZ_STATE_ACTIVE) ? 1 : 0
@@ -54,6 +63,7 @@ public func pagezipGetStats(_ out: UnsafeMutablePointer<pagezip_stats>?) -> Int3
         s.registered_bytes = c.get(.registeredBytes)
         s.fault_p50_ns = e.pointee.faultLatency.percentile(0.5)
         s.fault_p99_ns = e.pointee.faultLatency.percentile(0.99)
+        s.pages_compacted = e.pointee.pool.compactedPages()
     }
     let n = Int(s.size)
     withUnsafeBytes(of: &s) { src in

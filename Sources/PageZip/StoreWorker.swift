@@ -44,17 +44,29 @@ func storeWorkerMain(_ arg: UnsafeMutableRawPointer?) {
         applyNotes()
         if let slot = e.pointee.requests.take() {
             let (start, end) = e.pointee.requests.range(slot)
-            let stored = storeRange(start, end)
-            e.pointee.requests.complete(slot, result: stored)
+            if start == compactRequestMarker {
+                e.pointee.requests.complete(slot, result: Int(compact(force: true)))
+            } else {
+                e.pointee.requests.complete(slot, result: storeRange(start, end))
+            }
             continue
         }
         if let hint = popColdHint() {
             _ = storeRange(hint.0, hint.1)
             continue
         }
+        // Idle: look after the pool at most once a second.
+        let now = pz_now_ns()
+        if now &- e.pointee.lastCompactionNs > 1_000_000_000 {
+            e.pointee.lastCompactionNs = now
+            e.pointee.counters.add(.pagesCompacted, compact(force: false))
+        }
         if pz_load32(seqWord) == seq { pz_futex_wait(seqWord, seq, 1_000_000_000) }
     }
 }
+
+/// A request range that asks for compaction instead of a store.
+var compactRequestMarker: UInt { 1 }
 
 /// Wakes the worker after queuing work.
 @_noLocks

@@ -42,6 +42,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case reclaimStoredPages     // pages stored by auto reclaim
     case reclaimNanos           // the reclaimer thread's own CPU time
     case reclaimBackoffs        // times the refault budget doubled the effective cold age
+    case pagesCompacted         // pool pages freed by compaction, zram pages_compacted
 
     public var name: String {
         switch self {
@@ -79,6 +80,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .reclaimStoredPages: return "reclaim_stored_pages"
         case .reclaimNanos: return "reclaim_cpu_ns"
         case .reclaimBackoffs: return "reclaim_backoffs"
+        case .pagesCompacted: return "pages_compacted"
         }
     }
 

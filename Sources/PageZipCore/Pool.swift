@@ -24,7 +24,7 @@ public struct Pool: @unchecked Sendable {
 
     /// Per-frame slab descriptor, guarded by its class lock.
     public struct Frame {
-        var sizeClass: UInt16   // 0 = not a slab
+        var sizeClass: UInt16   // 0 = not a slab; bit 15: draining (compaction)
         var inUse: UInt16
         var freeHead: UInt16    // object index + 1 of the first free object, 0 = none
         var bump: UInt16        // objects below this index have been handed out before
@@ -56,6 +56,7 @@ public struct Pool: @unchecked Sendable {
     private static let cLimitPages = 4
     private static let cPagesReleased = 5
     private static let cLimitHits = 6
+    private static let cPagesCompacted = 7
     private static let cFrameLockWord = 8    // separate UInt32 array view below
 
     // class words
@@ -182,7 +183,7 @@ public struct Pool: @unchecked Sendable {
     public func free(_ handle: UInt32) {
         let offset = UInt(handle) << 4
         let fi = Int(offset >> Pool.frameShift)
-        let c = Int(frames[fi].sizeClass)
+        let c = Int(frames[fi].sizeClass & 0x7FFF)
         guard c > 0 else { return }
         let w = classWords + c * 8
         let lock = classLocks + c * 16
@@ -198,10 +199,17 @@ public struct Pool: @unchecked Sendable {
         frames[fi] = d
         w[Pool.wLive] -= 1
         let f = UInt32(fi + 1)
-        if wasFull { pushPartial(c, f) }
+        let draining = d.sizeClass & 0x8000 != 0
+        if wasFull && !draining { pushPartial(c, f) }
         if d.inUse == 0 {
-            removePartial(c, f)
-            releaseSlab(c, fi)
+            if draining {
+                frames[fi].sizeClass = UInt16(c)
+                releaseSlab(c, fi, keepCached: false)
+                _ = pz_add64(control + Pool.cPagesCompacted, w[Pool.wPagesPerSlab])
+            } else {
+                removePartial(c, f)
+                releaseSlab(c, fi, keepCached: true)
+            }
         }
         pz_mutex_unlock(lock)
     }
@@ -242,11 +250,13 @@ public struct Pool: @unchecked Sendable {
     }
 
     @_noLocks
-    private func releaseSlab(_ c: Int, _ fi: Int) {
+    private func releaseSlab(_ c: Int, _ fi: Int, keepCached: Bool) {
         let w = classWords + c * 8
         frames[fi].freeHead = 0
         frames[fi].bump = 0
-        if w[Pool.wEmptyCached] == 0 {
+        // Keep one empty slab per class to absorb churn, but only a small one:
+        // 256 cached 16-page slabs would be 16 MiB of nothing.
+        if keepCached && w[Pool.wEmptyCached] == 0 && w[Pool.wPagesPerSlab] <= 2 {
             w[Pool.wEmptyCached] = UInt64(fi + 1)
             return
         }
@@ -289,6 +299,82 @@ public struct Pool: @unchecked Sendable {
         frames[Int(f - 1)].prev = 0
     }
 
+    // MARK: compaction
+
+    /// Free object slots in a class and its objects per slab: draining
+    /// floor(free / perSlab) of the sparsest slabs frees that many slabs.
+    @_noLocks
+    public func fragmentation(_ c: Int) -> (free: Int, perSlab: Int) {
+        let w = classWords + c * 8
+        let lock = classLocks + c * 16
+        pz_mutex_lock(lock)
+        let slabs = Int(w[Pool.wSlabs]) - (w[Pool.wEmptyCached] != 0 ? 1 : 0)
+        let perSlab = Int(w[Pool.wObjsPerSlab])
+        let free = slabs * perSlab - Int(w[Pool.wLive])
+        pz_mutex_unlock(lock)
+        return (free, perSlab)
+    }
+
+    /// Takes up to `maxFrames` of the sparsest partial slabs of class `c` off
+    /// the partial list (nothing new is allocated there) and marks them
+    /// draining; writes their frame indices to `out`, returns how many.
+    @_noLocks
+    public func beginDrain(_ c: Int, maxFrames: Int, out: UnsafeMutablePointer<UInt32>) -> Int {
+        let w = classWords + c * 8
+        let lock = classLocks + c * 16
+        pz_mutex_lock(lock)
+        var n = 0
+        while n < maxFrames {
+            // The sparsest slab left on the partial list.
+            var best: UInt32 = 0
+            var bestUse = UInt16.max
+            var f = UInt32(truncatingIfNeeded: w[Pool.wPartial])
+            var guardSteps = 0
+            while f != 0 && guardSteps < 1_000_000 {
+                let d = frames[Int(f - 1)]
+                if d.inUse < bestUse {
+                    bestUse = d.inUse
+                    best = f
+                }
+                f = d.next
+                guardSteps += 1
+            }
+            if best == 0 { break }
+            removePartial(c, best)
+            frames[Int(best - 1)].sizeClass |= 0x8000
+            out[n] = best - 1
+            n += 1
+        }
+        pz_mutex_unlock(lock)
+        return n
+    }
+
+    /// Whether the object's slab is being drained.
+    @_noLocks
+    public func isDraining(_ handle: UInt32) -> Bool {
+        let fi = Int((UInt(handle) << 4) >> Pool.frameShift)
+        return UnsafeRawPointer(frames + fi).load(as: UInt16.self) & 0x8000 != 0
+    }
+
+    /// Puts slabs that could not be emptied back on the partial list.
+    @_noLocks
+    public func endDrain(_ c: Int, frames list: UnsafeMutablePointer<UInt32>, count: Int) {
+        let lock = classLocks + c * 16
+        pz_mutex_lock(lock)
+        for i in 0..<count {
+            let fi = Int(list[i])
+            if frames[fi].sizeClass & 0x8000 != 0 {
+                frames[fi].sizeClass &= 0x7FFF
+                if frames[fi].inUse > 0 { pushPartial(c, UInt32(fi + 1)) }
+            }
+        }
+        pz_mutex_unlock(lock)
+    }
+
+    /// Pages returned to the kernel by compaction (zram's pages_compacted).
+    @_noLocks
+    public func compactedPages() -> UInt64 { pz_load64_relaxed(control + Pool.cPagesCompacted) }
+
     // MARK: statistics
 
     @_noLocks
@@ -311,6 +397,18 @@ public struct Pool: @unchecked Sendable {
     public func classUsage(_ c: Int) -> (live: UInt64, size: Int, slabs: UInt64, pagesPerSlab: Int) {
         let w = classWords + c * 8
         return (w[Pool.wLive], Int(w[Pool.wSize]), w[Pool.wSlabs], Int(w[Pool.wPagesPerSlab]))
+    }
+
+    @_noLocks
+    public func allocatedBytesNow() -> UInt64 {
+        var t: UInt64 = 0
+        var c = 1
+        while c <= Pool.classCount {
+            let w = classWords + c * 8
+            t += pz_load64_relaxed(w + Pool.wLive) * pz_load64_relaxed(w + Pool.wSize)
+            c += 1
+        }
+        return t
     }
 
     /// Bytes handed out to objects (sum of class sizes of live objects).

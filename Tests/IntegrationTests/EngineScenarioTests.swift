@@ -65,3 +65,35 @@ import Testing
         #expect(r.stdout.contains("pagezip: held "), "\(r.stdout)")
     }
 }
+
+@Suite(.serialized) struct PoolAndReclaimTests {
+    @Test func compactionReturnsEmptiedSlabsAndKeepsEveryByte() throws {
+        let r = Harness.run([try Harness.program("compaction")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.value("verified") == "ok")
+        let before = try #require(r.int("pool_before")), after = try #require(r.int("pool_after"))
+        let compr = try #require(r.int("compr"))
+        #expect(after < before / 2, "pool \(before) -> \(after)")
+        #expect(Double(after) < Double(compr) * 1.25, "after compaction the pool is within 25 % of the data: \(after) vs \(compr)")
+    }
+
+    @Test func autoReclaimShrinksAnIdleProgramAndKeepsEveryByte() throws {
+        let r = Harness.run([try Harness.program("idle"), "64", "5", "60"], preload: true,
+                            env: ["PAGEZIP_RECLAIM": "auto", "PAGEZIP_COLD_AGE": "2s"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("reached") == 1, "pagezip never held 90 % of the cold part: \(r.stdout)")
+        #expect(r.int("mismatched_bytes") == 0)
+        let start = try #require(r.int("rss_kib")), idle = try #require(r.int("rss_idle_kib"))
+        #expect(idle < start / 2, "RSS \(start) KiB -> \(idle) KiB")
+        #expect(r.pagezipLines.isEmpty, "\(r.stderr)")
+    }
+
+    @Test func hintsModeNeverStoresOnItsOwn() throws {
+        // The default mode: nothing is stored without MADV_PAGEOUT/MADV_COLD.
+        let r = Harness.run([try Harness.program("idle"), "16", "5", "4"], preload: true,
+                            env: ["PAGEZIP_COLD_AGE": "1s"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("reached") == 0)
+        #expect(r.int("stored_total") == 0, "\(r.stdout)")
+    }
+}

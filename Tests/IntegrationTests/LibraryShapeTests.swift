@@ -22,7 +22,7 @@ import Testing
             return String(f[2])
         })
         #expect(exported == ["mmap", "mmap64", "munmap", "mremap", "madvise",
-                             "pagezip_pageout", "pagezip_get_stats", "pagezip_active", "pagezip_version"],
+                             "pagezip_pageout", "pagezip_get_stats", "pagezip_active", "pagezip_version", "pagezip_compact"],
                 "\(exported.sorted())")
     }
 }
