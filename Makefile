@@ -5,8 +5,11 @@
 SWIFT ?= swift
 BUILD := .build/release
 DEPS := liblz4-dev libunwind-dev pkg-config
+# Programs the integration tests run under pagezip (Debian) and their clients (PyPI).
+TEST_DEPS := memcached redis-server
+PY_DEPS := pymemcache redis
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup test-setup build demo test bench clean
 
 all: build
 
@@ -19,6 +22,14 @@ setup:
 	   (apt-get update >/dev/null && apt-get install -y $(DEPS) >/dev/null)) && echo "setup: installed $(DEPS)"; \
 	else echo "setup: run: sudo apt-get install -y $(DEPS)"; exit 1; fi
 
+test-setup: setup
+	@if command -v memcached >/dev/null && command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y $(TEST_DEPS) >/dev/null 2>&1 || \
+	   (apt-get update >/dev/null && apt-get install -y $(TEST_DEPS) >/dev/null)) && echo "setup: installed $(TEST_DEPS)"; \
+	else echo "setup: run: sudo apt-get install -y $(TEST_DEPS)"; exit 1; fi
+	@python3 -c "import pymemcache, redis" 2>/dev/null || python3 -m pip install -q $(PY_DEPS)
+
 build: setup
 	$(SWIFT) build -c release
 	ln -sf pagezip-cli $(BUILD)/pagezip
@@ -30,7 +41,7 @@ demo: build
 	@echo "== the Python example"
 	$(BUILD)/pagezip run -- python3 examples/pageout.py 64
 
-test: build
+test: test-setup build
 	$(SWIFT) test -c release
 
 bench: build

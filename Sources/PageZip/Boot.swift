@@ -57,14 +57,20 @@ public func engineBoot() {
         let via = E.pointee.uffdOrigin == Int32(PZ_UFFD_VIA_DEVICE.rawValue) ? "/dev/userfaultfd" : "userfaultfd(2)"
         writeStderr("pagezip: active (pid \(getpid()), \(via), pool limit \(config.poolMaxBytes >> 20) MiB)\n")
     }
+    statsServerStartAtBoot(); statsServerStartOnFirstUse()  // TEMPORARY (stats): until ensureStarted/startReclaimer call statsServerStartOnFirstUse()
 }
 
 nonisolated(unsafe) var bootUffd: Int32 = -1
 nonisolated(unsafe) var bootOrigin: Int32 = 0
 nonisolated(unsafe) var bootFeatures: UInt64 = 0
 
-let requiredFeatures: UInt64 = UInt64(PZ_UFFD_FEATURE_EVENT_REMAP) | UInt64(PZ_UFFD_FEATURE_EVENT_REMOVE)
-    | UInt64(PZ_UFFD_FEATURE_EVENT_UNMAP) | UInt64(PZ_UFFD_FEATURE_MOVE)
+var requiredFeatures: UInt64 { requiredFeaturesValue() }
+
+@_noLocks @inline(__always)
+func requiredFeaturesValue() -> UInt64 {
+    UInt64(PZ_UFFD_FEATURE_EVENT_REMAP) | UInt64(PZ_UFFD_FEATURE_EVENT_REMOVE)
+        | UInt64(PZ_UFFD_FEATURE_EVENT_UNMAP) | UInt64(PZ_UFFD_FEATURE_MOVE)
+}
 
 /// Opens the userfaultfd and completes the API handshake.  Returns nil, or
 /// why pagezip cannot work, phrased for the one-line message.
@@ -159,6 +165,10 @@ func buildEngine(_ config: Config) -> String? {
     let workerGuard = take(4096 + Engine.stackSize, align: 4096)
     let reclaimGuard = take(4096 + Engine.stackSize, align: 4096)
     for g in [handlerGuard, workerGuard, reclaimGuard] { _ = pz_sys_mprotect(UInt(bitPattern: g), 4096, 0) }
+    let handlerTLS = take(Engine.tlsSize, align: 4096)
+    let workerTLS = take(Engine.tlsSize, align: 4096)
+    let reclaimTLS = take(Engine.tlsSize, align: 4096)
+    let childIntervals = take(65536 * 16).bindMemory(to: UInt.self, capacity: 65536 * 2)
     let reclaimMappings = take(mappingCapacity * MemoryLayout<Mapping>.stride)
         .bindMemory(to: Mapping.self, capacity: mappingCapacity)
     let reclaimMapsBuffer = take(256 << 10, align: 4096).bindMemory(to: UInt8.self, capacity: 256 << 10)
@@ -195,6 +205,7 @@ func buildEngine(_ config: Config) -> String? {
         handlerScratch: handlerScratch, zeroPage: zeroPage, handlerEvents: handlerEvents, handlerLog: handlerLog,
         workerScratch: workerScratch,
         handlerStack: handlerGuard + 4096, workerStack: workerGuard + 4096, reclaimStack: reclaimGuard + 4096,
+        handlerTLS: handlerTLS, workerTLS: workerTLS, reclaimTLS: reclaimTLS, childIntervals: childIntervals,
         history: history, reclaim: reclaim, reclaimMappings: reclaimMappings, reclaimMapsBuffer: reclaimMapsBuffer,
         bootNs: pz_now_ns(),
         tunables: Tunables(rejectAbove: config.rejectAboveBytes, faultAround: config.faultAroundPages,

@@ -34,6 +34,7 @@ enum Word: Int {
     case coldLock
     case noteLock
     case effectiveColdAge   // seconds; written by the reclaimer, read by the fault handler
+    case handlerRunning     // 1 once the fault handler thread runs
 }
 
 /// Values the hot paths read; trivial so copies cost nothing.
@@ -87,6 +88,12 @@ struct Engine {
     var handlerStack: UnsafeMutableRawPointer
     var workerStack: UnsafeMutableRawPointer
     var reclaimStack: UnsafeMutableRawPointer
+    // Thread control blocks of the raw threads (CPageZipSys/rawthread.c).
+    var handlerTLS: UnsafeMutableRawPointer
+    var workerTLS: UnsafeMutableRawPointer
+    var reclaimTLS: UnsafeMutableRawPointer
+    /// Scratch for the fork child (the held ranges while they are re-registered).
+    var childIntervals: UnsafeMutablePointer<UInt>
     /// Auto reclaim only: page history, reclaimer state and its maps buffers.
     var history: PageHistory?
     var reclaim: UnsafeMutablePointer<ReclaimState>?
@@ -95,7 +102,8 @@ struct Engine {
     var bootNs: UInt64 = 0
     var historyBase: UInt = 0
     var historySize: UInt = 0
-    static let stackSize = 1 << 20
+    static var stackSize: Int { 1 << 20 }
+    static var tlsSize: Int { 64 << 10 }
 
     var tunables = Tunables()
 

@@ -32,7 +32,6 @@ var handlerRequestPause: UInt32 { 2 }
 
 @_noLocks
 func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
-    pz_preload_mark_internal_thread()
     let name: StaticString = "pagezip-fault"
     pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
     let e = E

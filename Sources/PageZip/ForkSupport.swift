@@ -15,6 +15,12 @@
 // This works with and without CAP_SYS_PTRACE, and the child keeps working
 // after the parent exits.  Processes that bypass glibc's fork (raw clone
 // without CLONE_VM, _Fork) are not covered; see the README.
+//
+// Our handlers are registered at boot, before any allocator initialises, so
+// in the child ours runs first — before jemalloc's or tcmalloc's own child
+// handler has made malloc usable again, and the prepare handler runs after
+// theirs has locked it.  So nothing here allocates: the child's threads are
+// raw clones (Lifecycle.swift) and log lines use fixed memory.
 
 import CPageZipPreload
 import CPageZipSys
@@ -69,13 +75,17 @@ private func forkParent() {
 private func forkChild() {
     guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE), let e = engineStorage else { return }
     // Only this thread exists now; every lock word is ours or free.
-    for w in [Word.mapLock, .startLock, .requestLock, .coldLock, .noteLock] {
-        pz_store32(e.pointee.word(w), 0)
-    }
+    pz_store32(e.pointee.word(.mapLock), 0)
+    pz_store32(e.pointee.word(.startLock), 0)
+    pz_store32(e.pointee.word(.requestLock), 0)
+    pz_store32(e.pointee.word(.coldLock), 0)
+    pz_store32(e.pointee.word(.noteLock), 0)
     pz_store32(e.pointee.word(.handlerPause), 0)
     pz_store32(e.pointee.word(.handlerRequests), 0)
     pz_store32(e.pointee.word(.workerGate), 0)
     pz_store32(e.pointee.word(.workerParked), 0)
+    pz_store32(e.pointee.word(.handlerRunning), 0)
+    pz_store32(e.pointee.word(.started), 0)
     e.pointee.requests.reset()
     e.pointee.fences.reset()
     e.pointee.coldHints.reset()
@@ -84,27 +94,54 @@ private func forkChild() {
     _ = pz_sys_close(e.pointee.uffd)
     e.pointee.wakeFd = -1
     e.pointee.uffd = -1
-    pz_store32(e.pointee.word(.started), 0)
-    let (fd, problem) = openAndHandshake()
-    if let problem {
+    let fd = openChildUserfaultfd()
+    if fd < 0 {
         restoreAllInPlace()
-        if bootConfig.logLevel >= .warn {
-            writeStderr("pagezip: not compressing in child \(getpid()): \(problem); held pages were restored\n")
-        }
+        logChild("cannot open a userfaultfd (errno ", Int(-fd))
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
-        pz_mutex_unlock(e.pointee.word(.forkLock))
+        pz_store32(e.pointee.word(.forkLock), 0)
         return
     }
     e.pointee.uffd = fd
-    if forkArmed && !reregisterInChild() {
-        restoreAllInPlace()
-        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
-    } else if forkArmed && !ensureStarted() {
-        restoreAllInPlace()
-        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+    if forkArmed {
+        // Faults must be served from now on: register, then start the handler
+        // and the worker before any other child handler can touch a held page.
+        reregisterInChild()
+        if !ensureStarted() {
+            restoreAllInPlace()
+            pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+        }
     }
-    pz_store32(e.pointee.word(.forkLock), 0)
     if pz_preload_get_state() == Int32(PZ_STATE_ACTIVE) && e.pointee.reclaim != nil { startReclaimer() }
+    pz_store32(e.pointee.word(.forkLock), 0)
+}
+
+/// A userfaultfd for the child with the parent's features; -errno on failure.
+@_noLocks
+private func openChildUserfaultfd() -> Int32 {
+    var origin: Int32 = 0
+    var deviceErrno: Int32 = 0
+    let fd = pz_uffd_open(&origin, &deviceErrno)
+    if fd < 0 { return fd }
+    var features: UInt64 = 0
+    var ioctls: UInt64 = 0
+    let r = pz_uffd_api(fd, requiredFeaturesValue(), &features, &ioctls)
+    if r != 0 {
+        _ = pz_sys_close(fd)
+        return Int32(truncatingIfNeeded: r)
+    }
+    return fd
+}
+
+@_noLocks
+private func logChild(_ what: StaticString, _ err: Int) {
+    let e = E
+    logLine(.warn, e.pointee.workerScratch.log) { w in
+        w.append("not compressing in a forked child: ")
+        w.append(what)
+        w.append(int: err)
+        w.append("); held pages were restored")
+    }
 }
 
 private func postHandlerRequest(_ bit: UInt32) {
@@ -126,16 +163,21 @@ private func postHandlerRequest(_ bit: UInt32) {
 
 /// Registers the child's copies of the held ranges with its own
 /// userfaultfd.  Entries in ranges the child does not have (MADV_DONTFORK)
-/// or gets zeroed (MADV_WIPEONFORK) are dropped.
-private func reregisterInChild() -> Bool {
+/// or gets zeroed (MADV_WIPEONFORK) are dropped.  Allocation-free.
+@_noLocks
+private func reregisterInChild() {
     let e = E
     let reg = e.pointee.registered
     // Copy the intervals out first: registering rewrites the set.
-    var intervals: [(UInt, UInt)] = []
-    intervals.reserveCapacity(reg.count)
-    for i in 0..<reg.count { intervals.append(reg[i]) }
+    let tmp = e.pointee.childIntervals
+    let n = min(reg.count, 65536)
+    for i in 0..<n {
+        tmp[2 * i] = reg[i].start
+        tmp[2 * i + 1] = reg[i].end
+    }
     reg.removeAll()
-    for (s, t) in intervals {
+    for i in 0..<n {
+        let s = tmp[2 * i], t = tmp[2 * i + 1]
         var p = s
         while p < t {
             if let nf = e.pointee.noFork.find(p) {
@@ -158,10 +200,10 @@ private func reregisterInChild() -> Bool {
             p = stop
         }
     }
-    e.pointee.counters.set(.registeredBytes, UInt64(reg.totalBytes))
-    return true
+    e.pointee.counters.set(.registeredBytes, UInt64(reg.sumBytes()))
 }
 
+@_noLocks
 private func dropInChild(_ s: UInt, _ t: UInt) {
     let e = E
     var p = s
@@ -174,6 +216,7 @@ private func dropInChild(_ s: UInt, _ t: UInt) {
 
 /// Decompresses every held page into place.  Only in a child before it
 /// returns from fork (single-threaded, mappings no longer registered).
+@_noLocks
 private func restoreAllInPlace() {
     let e = E
     let reg = e.pointee.registered

@@ -55,17 +55,8 @@ func effectiveColdAgeSeconds() -> UInt32 {
     pz_load32(E.pointee.word(.effectiveColdAge))
 }
 
-func startReclaimer() {
-    let e = E
-    guard e.pointee.reclaim != nil else { return }
-    let err = pz_thread_start({ reclaimerMain($0) }, nil, e.pointee.reclaimStack, Engine.stackSize)
-    if err != 0 && bootConfig.logLevel >= .warn {
-        writeStderr("pagezip: auto reclaim is off: cannot start its thread (errno \(err))\n")
-    }
-}
-
+@_noLocks
 func reclaimerMain(_ arg: UnsafeMutableRawPointer?) {
-    pz_preload_mark_internal_thread()
     let name: StaticString = "pagezip-reclaim"
     pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
     let e = E
@@ -93,6 +84,7 @@ func reclaimerMain(_ arg: UnsafeMutableRawPointer?) {
 }
 
 /// The refault budget: refaults per minute, as a share of the working set.
+@_noLocks
 private func adjustForRefaults(_ rs: UnsafeMutablePointer<ReclaimState>, coldAge: UInt32) {
     let e = E
     let now = pz_now_ns()
@@ -150,6 +142,7 @@ func residentPages() -> UInt64 {
 
 /// Rebuilds the list of eligible regions from /proc/self/maps, keeping the
 /// time each was first seen (a new region is not cold for a cold age).
+@_noLocks
 private func refreshRegions(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) {
     let e = E
     let count = MapsParser.read(into: e.pointee.reclaimMappings, capacity: e.pointee.workerScratch.mappingCapacity,
@@ -177,6 +170,7 @@ private func refreshRegions(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt3
 
 /// One pass: walk regions from the cursor, store runs of resident pages that
 /// have been left alone long enough, within the per-pass budget.
+@_noLocks
 private func reclaimPass(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) {
     let e = E
     guard rs.pointee.regionCount > 0 else { return }
@@ -219,6 +213,7 @@ private func reclaimPass(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) 
     }
 }
 
+@_noLocks
 private func firstRegion(_ rs: UnsafeMutablePointer<ReclaimState>, at addr: UInt) -> Int {
     var i = 0
     while i < rs.pointee.regionCount && rs.pointee.regionEnds[i] <= addr { i += 1 }
@@ -227,6 +222,7 @@ private func firstRegion(_ rs: UnsafeMutablePointer<ReclaimState>, at addr: UInt
 
 /// Queues stores for the runs of pages in [p, p + pages) that are resident,
 /// not held, and past their rest time.
+@_noLocks
 private func storeColdRuns(_ p: UInt, _ pages: Int, _ residency: UnsafeMutablePointer<UInt8>,
                            now: UInt32, regionAge: UInt32, ageNeeded: UInt32) {
     let e = E
@@ -262,6 +258,7 @@ private func storeColdRuns(_ p: UInt, _ pages: Int, _ residency: UnsafeMutablePo
 }
 
 /// Hands a range to the store worker and waits for it.
+@_noLocks
 func requestStore(_ start: UInt, _ len: Int) -> Int {
     let e = E
     if !ensureStarted() { return 0 }
@@ -272,6 +269,7 @@ func requestStore(_ start: UInt, _ len: Int) -> Int {
 
 /// The CPU share: reclaim work (own thread plus the worker's time on its
 /// requests) may use PAGEZIP_RECLAIM_CPU percent of one core; over it, sleep.
+@_noLocks
 private func withinCPUBudget(_ rs: UnsafeMutablePointer<ReclaimState>) -> Bool {
     let e = E
     let now = pz_now_ns()

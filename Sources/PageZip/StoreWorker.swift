@@ -33,7 +33,6 @@ private var outcomeRejectAlloc: UInt64 { 5 }
 
 @_noLocks
 func storeWorkerMain(_ arg: UnsafeMutableRawPointer?) {
-    pz_preload_mark_internal_thread()
     let name: StaticString = "pagezip-store"
     pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
     let e = E

@@ -224,6 +224,15 @@ PZ_NOLOCKS int pz_lz4_compress(void *state, const void *src, void *dst, int src_
 /** LZ4_decompress_safe */
 PZ_NOLOCKS int pz_lz4_decompress(const void *src, void *dst, int src_size, int dst_capacity);
 
+/**
+ * Starts fn(arg) on a raw clone(2) thread (no pthread, no malloc) with the
+ * given stack and a minimal TCB at the end of `tls` (tls_size >= 8 KiB, zeroed).
+ * Every signal is blocked on it.  For the fault handler only; see rawthread.c.
+ * Returns 0 or an errno value.
+ */
+PZ_NOLOCKS int pz_raw_thread_start(void (*fn)(void *), void *arg, void *stack, size_t stack_size, void *tls,
+                                   size_t tls_size);
+
 /** Writes a whole buffer to fd 2 in one write(2), retrying on EINTR. */
 PZ_NOLOCKS void pz_write_stderr(const char *buf, size_t len);
 
