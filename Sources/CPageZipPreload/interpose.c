@@ -9,8 +9,13 @@
  */
 #include "CPageZipPreload.h"
 
+#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <errno.h>
+#include <libunwind.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -54,12 +59,72 @@ static void *raw_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 
 static inline int engine_on(void) { return pz_preload_state == PZ_STATE_ACTIVE && !in_pagezip; }
 
-static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+/* Our own text, so call sites start at the host's first frame. */
+static uintptr_t self_start, self_end;
+static volatile int sites_enabled = 1;
+
+void pz_preload_set_sites(int enabled) { sites_enabled = enabled; }
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    uintptr_t probe = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (probe >= lo && probe < hi) {
+            for (int j = 0; j < info->dlpi_phnum; j++) {
+                const ElfW(Phdr) *q = &info->dlpi_phdr[j];
+                if (q->p_type != PT_LOAD) continue;
+                uintptr_t a = info->dlpi_addr + q->p_vaddr, b = a + q->p_memsz;
+                if (!self_start || a < self_start) self_start = a;
+                if (b > self_end) self_end = b;
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Up to PZ_SITE_FRAMES return addresses of the host code that called mmap. */
+#define PZ_SITE_FRAMES 6
+static int capture_frames(uintptr_t *out) {
+    void *raw[PZ_SITE_FRAMES + 4];
+    int n = unw_backtrace(raw, PZ_SITE_FRAMES + 4);
+    int k = 0;
+    for (int i = 0; i < n && k < PZ_SITE_FRAMES; i++) {
+        uintptr_t a = (uintptr_t)raw[i];
+        if (a >= self_start && a < self_end) continue;
+        out[k++] = a;
+    }
+    return k;
+}
+
+/* Unwinding costs about 1.5 us; mmap calls come from few places.  A site is
+ * unwound once per calling address and then found here: (address << 16 | id),
+ * one word per slot so a racing reader sees a whole entry or a miss. */
+#define PZ_SITE_CACHE 4096
+static uint64_t site_cache[PZ_SITE_CACHE];
+
+static uint16_t site_for(uintptr_t caller) {
+    if (!sites_enabled) return 0;
+    uint64_t key = (uint64_t)(caller & 0xFFFFFFFFFFFFull);
+    size_t slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 52) % PZ_SITE_CACHE;
+    uint64_t v = __atomic_load_n(&site_cache[slot], __ATOMIC_RELAXED);
+    if (v && (v >> 16) == key) return (uint16_t)(v & 0xFFFF);
+    uintptr_t frames[PZ_SITE_FRAMES];
+    int n = capture_frames(frames);
+    uint16_t id = pz_engine_intern_site(frames, n);
+    if (id) __atomic_store_n(&site_cache[slot], key << 16 | id, __ATOMIC_RELAXED);
+    return id;
+}
+
+static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller) {
     void *r = real && !in_pagezip ? real(addr, len, prot, flags, fd, off) : raw_mmap(addr, len, prot, flags, fd, off);
     if (r != MAP_FAILED && engine_on() && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE) && (prot & PROT_WRITE)) {
         int saved = errno;
         in_pagezip = 1;
-        pz_engine_note_mmap((uintptr_t)r, len, prot, flags);
+        pz_engine_note_mmap((uintptr_t)r, len, prot, flags, site_for((uintptr_t)caller));
         in_pagezip = 0;
         errno = saved;
     }
@@ -67,11 +132,11 @@ static void *do_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, 
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return do_mmap(real_mmap, addr, len, prot, flags, fd, off);
+    return do_mmap(real_mmap, addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
-    return do_mmap(real_mmap64 ? real_mmap64 : real_mmap, addr, len, prot, flags, fd, off);
+    return do_mmap(real_mmap64 ? real_mmap64 : real_mmap, addr, len, prot, flags, fd, off, __builtin_return_address(0));
 }
 
 int munmap(void *addr, size_t len) {
@@ -169,8 +234,21 @@ int madvise(void *addr, size_t len, int advice) {
     }
 }
 
+int pz_preload_symbolize(uintptr_t address, char *buf, size_t len) {
+    Dl_info info;
+    if (!dladdr((void *)address, &info) || !info.dli_fname) return -1;
+    const char *lib = strrchr(info.dli_fname, '/');
+    lib = lib ? lib + 1 : info.dli_fname;
+    if (info.dli_sname && info.dli_saddr)
+        snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname, (unsigned long)(address - (uintptr_t)info.dli_saddr), lib);
+    else
+        snprintf(buf, len, "%s+0x%lx", lib, (unsigned long)(address - (uintptr_t)info.dli_fbase));
+    return 0;
+}
+
 static void resolve_real_symbols(void) {
     in_pagezip = 1; /* dlsym may allocate; an allocator may call mmap */
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)&find_self);
     real_mmap = (mmap_fn)dlsym(RTLD_NEXT, "mmap");
     real_mmap64 = (mmap_fn)dlsym(RTLD_NEXT, "mmap64");
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");

@@ -51,6 +51,7 @@ public func engineBoot() {
         return
     }
     registerForkHandlers()
+    pz_preload_set_sites(config.sitesEnabled ? 1 : 0)
     pz_preload_set_state(Int32(PZ_STATE_ACTIVE))
     if config.reclaimMode == .auto { startReclaimer() }
     if level >= .info {
@@ -141,6 +142,8 @@ func buildEngine(_ config: Config) -> String? {
     let appMapped = IntervalSet(memory: take(IntervalSet.bytes(capacity: 65536)), capacity: 65536)
     let excluded = IntervalSet(memory: take(IntervalSet.bytes(capacity: 8192)), capacity: 8192)
     let noFork = IntervalSet(memory: take(IntervalSet.bytes(capacity: 8192)), capacity: 8192)
+    let sites = SiteTable(memory: take(SiteTable.bytes, align: 4096))
+    let siteRegions = SiteRegionMap(memory: take(SiteRegionMap.bytes(capacity: 65536)), capacity: 65536)
     let requests = RequestQueue(memory: take(RequestQueue.bytes))
     let coldHints = RangeRing(memory: take(RangeRing.bytes))
     let notes = NoteRing(memory: take(NoteRing.bytes))
@@ -200,6 +203,7 @@ func buildEngine(_ config: Config) -> String? {
         entries: EntryTable(base: UnsafeMutableRawPointer(bitPattern: entryRes.base)!),
         pool: pool, counters: counters, faultLatency: faultHist, storeLatency: storeHist, groups: groups,
         registered: registered, appMapped: appMapped, excluded: excluded, noFork: noFork,
+        sites: sites, siteRegions: siteRegions,
         words: words, requests: requests, coldHints: coldHints, notes: notes, fences: fences,
         staging: stagingRes.base, stagingSlots: slots,
         handlerScratch: handlerScratch, zeroPage: zeroPage, handlerEvents: handlerEvents, handlerLog: handlerLog,

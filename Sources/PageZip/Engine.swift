@@ -70,6 +70,9 @@ struct Engine {
     var excluded: IntervalSet
     /// MADV_DONTFORK / MADV_WIPEONFORK ranges: a child must not restore them.
     var noFork: IntervalSet
+    /// Allocation sites of the host's mmap calls, and the ranges each mapped.
+    var sites: SiteTable
+    var siteRegions: SiteRegionMap
 
     var words: UnsafeMutablePointer<UInt32>
     var requests: RequestQueue

@@ -396,6 +396,7 @@ func handleUnmap(_ start: UInt, _ end: UInt) -> Outcome {
     refreshRegisteredGauge()
     e.pointee.appMapped.remove(start, end)
     e.pointee.noFork.remove(start, end)
+    e.pointee.siteRegions.remove(start, end)
     return .done
 }
 
@@ -445,6 +446,8 @@ func handleRemap(from: UInt, to: UInt, length: UInt) -> Outcome {
         e.pointee.appMapped.remove(from, end)
         e.pointee.appMapped.insert(to, to + length)
     }
+    let site = e.pointee.siteRegions.remove(from, end)
+    if site != 0 { e.pointee.siteRegions.assign(to, to + length, site: site) }
     return .done
 }
 

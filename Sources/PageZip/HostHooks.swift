@@ -6,8 +6,14 @@ import CPageZipSys
 import PageZipCore
 
 @_cdecl("pz_engine_note_mmap")
-public func noteMmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32) {
-    pushNote(.mapped, addr, addr + UInt(len))
+public func noteMmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ site: UInt16) {
+    pushNote(.mapped, addr, addr + UInt(len), site: site)
+}
+
+@_cdecl("pz_engine_intern_site")
+public func internSite(_ frames: UnsafePointer<UInt>?, _ nframes: Int32) -> UInt16 {
+    guard let frames, nframes > 0, let e = engineStorage else { return 0 }
+    return e.pointee.sites.intern(frames, count: Int(nframes))
 }
 
 @_cdecl("pz_engine_note_munmap")
@@ -27,11 +33,11 @@ public func noteAdvice(_ addr: UInt, _ len: Int, _ advice: Int32) {
 }
 
 @_noLocks
-private func pushNote(_ kind: NoteRing.Kind, _ s: UInt, _ t: UInt) {
+private func pushNote(_ kind: NoteRing.Kind, _ s: UInt, _ t: UInt, site: UInt16 = 0) {
     guard let e = engineStorage else { return }
     let lock = e.pointee.word(.noteLock)
     pz_mutex_lock(lock)
-    e.pointee.notes.push(kind, s & ~4095, (t + 4095) & ~4095)
+    e.pointee.notes.push(kind, s & ~4095, (t + 4095) & ~4095, site: site)
     pz_mutex_unlock(lock)
 }
 

@@ -115,31 +115,33 @@ struct NoteRing {
     enum Kind: UInt64 { case mapped = 1, unmapped = 2, noFork = 3 }
     static var slots: Int { 4096 }
     let words: UnsafeMutablePointer<UInt64>   // [0] head, [1] tail, [2] overflowed, then triples
-    static var bytes: Int { 64 + slots * 24 }
+    static var bytes: Int { 64 + slots * 32 }
 
     init(memory: UnsafeMutableRawPointer) {
-        words = memory.bindMemory(to: UInt64.self, capacity: 8 + NoteRing.slots * 3)
+        words = memory.bindMemory(to: UInt64.self, capacity: 8 + NoteRing.slots * 4)
     }
 
     /// Caller holds the ring's lock.
-    func push(_ kind: Kind, _ start: UInt, _ end: UInt) {
+    func push(_ kind: Kind, _ start: UInt, _ end: UInt, site: UInt16 = 0) {
         let head = words[0], tail = words[1]
         if tail - head >= UInt64(NoteRing.slots) {
             words[2] = 1
             return
         }
         let i = Int(tail % UInt64(NoteRing.slots))
-        words[8 + i * 3] = kind.rawValue
-        words[9 + i * 3] = UInt64(start)
-        words[10 + i * 3] = UInt64(end)
+        words[8 + i * 4] = kind.rawValue
+        words[9 + i * 4] = UInt64(start)
+        words[10 + i * 4] = UInt64(end)
+        words[11 + i * 4] = UInt64(site)
         words[1] = tail + 1
     }
 
-    func pop() -> (Kind, UInt, UInt)? {
+    func pop() -> (Kind, UInt, UInt, UInt16)? {
         let head = words[0], tail = words[1]
         if head == tail { return nil }
         let i = Int(head % UInt64(NoteRing.slots))
-        let r = (Kind(rawValue: words[8 + i * 3]) ?? .mapped, UInt(words[9 + i * 3]), UInt(words[10 + i * 3]))
+        let r = (Kind(rawValue: words[8 + i * 4]) ?? .mapped, UInt(words[9 + i * 4]), UInt(words[10 + i * 4]),
+                 UInt16(truncatingIfNeeded: words[11 + i * 4]))
         words[0] = head + 1
         return r
     }

@@ -106,11 +106,16 @@ func applyNotes() {
     if e.pointee.notes.isEmptyQuick { return }
     pz_rw_lock_exclusive(e.pointee.word(.mapLock))
     pz_mutex_lock(noteLock)
-    while let (kind, start, end) = e.pointee.notes.pop() {
+    while let (kind, start, end, site) = e.pointee.notes.pop() {
         switch kind {
-        case .mapped: e.pointee.appMapped.insert(start, end)
-        case .unmapped: e.pointee.appMapped.remove(start, end)
-        case .noFork: e.pointee.noFork.insert(start, end)
+        case .mapped:
+            e.pointee.appMapped.insert(start, end)
+            e.pointee.siteRegions.assign(start, end, site: site)
+        case .unmapped:
+            e.pointee.appMapped.remove(start, end)
+            e.pointee.siteRegions.remove(start, end)
+        case .noFork:
+            e.pointee.noFork.insert(start, end)
         }
     }
     pz_mutex_unlock(noteLock)

@@ -33,6 +33,8 @@ public struct Config: Sendable, Equatable {
     public var refaultBudgetPercent: Double = 0.2
     /// PAGEZIP_STATS: serve stats on a Unix socket.
     public var statsEnabled = true
+    /// PAGEZIP_SITES: record the call sites of the host's mmap calls (libunwind).
+    public var sitesEnabled = true
     /// PAGEZIP_SOCKET_DIR
     public var socketDir: String? = nil
 
@@ -52,6 +54,7 @@ public struct Config: Sendable, Equatable {
         ("PAGEZIP_RECLAIM_CPU", "% of one core the reclaimer may use (default 5)"),
         ("PAGEZIP_REFAULT_BUDGET", "refaults per minute allowed, % of stored pages (default 0.2)"),
         ("PAGEZIP_STATS", "1 (default) or 0: serve live stats on a Unix socket"),
+        ("PAGEZIP_SITES", "1 (default) or 0: record where the program's mmap calls come from (pagezip stats --sites)"),
         ("PAGEZIP_SOCKET_DIR", "directory for stats sockets (default $XDG_RUNTIME_DIR/pagezip or /tmp/pagezip-$UID)"),
     ]
 
@@ -115,6 +118,9 @@ public struct Config: Sendable, Equatable {
         }
         if let v = env("PAGEZIP_STATS") {
             if let b = parseBool(v) { c.statsEnabled = b } else { bad("PAGEZIP_STATS", v, "0 or 1", "1") }
+        }
+        if let v = env("PAGEZIP_SITES") {
+            if let b = parseBool(v) { c.sitesEnabled = b } else { bad("PAGEZIP_SITES", v, "0 or 1", "1") }
         }
         if let v = env("PAGEZIP_SOCKET_DIR"), !v.isEmpty {
             if v.hasPrefix("/") { c.socketDir = v } else { bad("PAGEZIP_SOCKET_DIR", v, "an absolute path", "the default") }

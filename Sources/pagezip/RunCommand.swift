@@ -37,6 +37,8 @@ struct RunCommand: ParsableCommand {
     var targetRss: String?
     @Option(help: "Share of one core the reclaimer may use, in percent.")
     var reclaimCpu: String?
+    @Option(help: "Refaults per minute auto reclaim tolerates, as % of the working set (default 0.2); above it the cold age doubles.")
+    var refaultBudget: String?
     @Option(help: "quiet, error, warn, info or debug.")
     var log: String?
     @Flag(inversion: .prefixedNo, help: "Serve live stats on a Unix socket.")
@@ -80,6 +82,7 @@ struct RunCommand: ParsableCommand {
         add("PAGEZIP_COLD_AGE", coldAge)
         add("PAGEZIP_TARGET_RSS", targetRss)
         add("PAGEZIP_RECLAIM_CPU", reclaimCpu)
+        add("PAGEZIP_REFAULT_BUDGET", refaultBudget)
         add("PAGEZIP_LOG", log)
         add("PAGEZIP_SOCKET_DIR", socketDir)
         if !stats { e.append(("PAGEZIP_STATS", "0")) }

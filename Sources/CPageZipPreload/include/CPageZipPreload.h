@@ -30,12 +30,21 @@ void pz_preload_set_state(int state);
 /** The real libc functions behind the interposers (NULL until resolved). */
 long pz_real_madvise(uintptr_t addr, size_t len, int advice);
 
+/** Turns call-site capture in the mmap interposer on or off (PAGEZIP_SITES). */
+void pz_preload_set_sites(int enabled);
+
+/** Writes "symbol+0xoff (library)" (or "library+0xoff") for a code address
+ * into buf via dladdr(3); returns 0, or -1 when the address is unknown. */
+int pz_preload_symbolize(uintptr_t address, char *buf, size_t len);
+
 /** Marks the calling thread as pagezip's own, so interposers forward its calls untouched. */
 void pz_preload_mark_internal_thread(void) __attribute__((swift_attr("@_noLocks")));
 
 /* Engine hooks (implemented in Swift, called with errno already saved). */
 void pz_engine_boot(void);
-void pz_engine_note_mmap(uintptr_t addr, size_t len, int prot, int flags);
+void pz_engine_note_mmap(uintptr_t addr, size_t len, int prot, int flags, uint16_t site);
+/** Interns a call stack (return addresses, innermost first); 0 = none. */
+uint16_t pz_engine_intern_site(const uintptr_t *frames, int nframes);
 void pz_engine_note_munmap(uintptr_t addr, size_t len);
 void pz_engine_note_mremap(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
 /** MADV_PAGEOUT: store the range now; returns pages stored. */
