@@ -51,7 +51,22 @@ void pz_mutex_unlock(uint32_t *m) {
     if (__atomic_exchange_n(m, 0, __ATOMIC_RELEASE) == 2) pz_futex_wake(m, 1);
 }
 
+/* Reader-preferring rwlock: bit 31 writer, bit 30 "someone sleeps", bits
+ * 0-29 readers.  Unlock wakes only when bit 30 is set, so the common,
+ * uncontended path is two atomic operations and no system call. */
 #define RW_WRITER 0x80000000u
+#define RW_WAITERS 0x40000000u
+#define RW_READERS 0x3FFFFFFFu
+
+static void rw_sleep(uint32_t *rw, uint32_t seen) {
+    /* Announce the sleeper, then sleep while the word still says so. */
+    if (!(seen & RW_WAITERS)) {
+        if (!__atomic_compare_exchange_n(rw, &seen, seen | RW_WAITERS, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return;
+        seen |= RW_WAITERS;
+    }
+    pz_futex_wait(rw, seen, 0);
+}
 
 void pz_rw_lock_shared(uint32_t *rw) {
     for (;;) {
@@ -60,32 +75,35 @@ void pz_rw_lock_shared(uint32_t *rw) {
             if (__atomic_compare_exchange_n(rw, &v, v + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
             continue;
         }
-        pz_futex_wait(rw, v, 0);
+        rw_sleep(rw, v);
     }
 }
 
 void pz_rw_unlock_shared(uint32_t *rw) {
     uint32_t v = __atomic_sub_fetch(rw, 1, __ATOMIC_RELEASE);
-    if (v == 0) pz_futex_wake(rw, 1 << 30);
+    if ((v & RW_READERS) == 0 && (v & RW_WAITERS)) {
+        if (__atomic_compare_exchange_n(rw, &v, v & ~RW_WAITERS, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            pz_futex_wake(rw, 1 << 30);
+    }
 }
 
 void pz_rw_lock_exclusive(uint32_t *rw) {
     int spins = 0;
     for (;;) {
         uint32_t v = __atomic_load_n(rw, __ATOMIC_RELAXED);
-        if (v == 0) {
-            if (__atomic_compare_exchange_n(rw, &v, RW_WRITER, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+        if ((v & (RW_WRITER | RW_READERS)) == 0) {
+            if (__atomic_compare_exchange_n(rw, &v, v | RW_WRITER, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
             continue;
         }
         if (++spins < 200) {
             pz_cpu_relax();
             continue;
         }
-        pz_futex_wait(rw, v, 0);
+        rw_sleep(rw, v);
     }
 }
 
 void pz_rw_unlock_exclusive(uint32_t *rw) {
-    __atomic_store_n(rw, 0, __ATOMIC_RELEASE);
-    pz_futex_wake(rw, 1 << 30);
+    uint32_t v = __atomic_exchange_n(rw, 0, __ATOMIC_RELEASE);
+    if (v & RW_WAITERS) pz_futex_wake(rw, 1 << 30);
 }

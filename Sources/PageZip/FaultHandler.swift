@@ -72,10 +72,10 @@ func drainMessages() {
     var reads = 0
     while true {
         if head == count {
-            // Everything read is handled; give the store worker a turn now
-            // and then (poll wakes us again at once if more is pending).
+            // Everything read is handled.  One read per wake-up: poll returns
+            // at once if more is pending, and the store worker gets a turn.
             reads += 1
-            if reads > 16 { return }
+            if reads > 1 { return }
             head = 0
             count = 0
             let m = pz_uffd_read_events(e.pointee.uffd, q, 32)
