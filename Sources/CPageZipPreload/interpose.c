@@ -220,6 +220,8 @@ int madvise(void *addr, size_t len, int advice) {
     }
     case MADV_WIPEONFORK:
     case MADV_DONTFORK:
+    case MADV_KEEPONFORK:
+    case MADV_DOFORK:
         r = (int)pz_real_madvise((uintptr_t)addr, len, advice);
         if (r == 0) {
             saved = errno;

@@ -162,6 +162,7 @@ func buildEngine(_ config: Config) -> String? {
         mapsBufferSize: 256 << 10,
         log: take(LineWriter.capacity),
         outcomes: take(slots * 8).bindMemory(to: UInt64.self, capacity: slots),
+        slotAddress: take(slots * 8).bindMemory(to: UInt.self, capacity: slots),
         drainFrames: take(4096 * 4).bindMemory(to: UInt32.self, capacity: 4096))
     // Thread stacks with a guard page below each.
     let handlerGuard = take(4096 + Engine.stackSize, align: 4096)

@@ -167,6 +167,8 @@ struct WorkerScratch {
     var mapsBufferSize: Int
     var log: UnsafeMutableRawPointer
     var outcomes: UnsafeMutablePointer<UInt64>   // one per staging slot
+    /// Where each staging slot's page belongs; mremap may move it (fault handler).
+    var slotAddress: UnsafeMutablePointer<UInt>
     var drainFrames: UnsafeMutablePointer<UInt32> // compaction: slabs being drained
 }
 

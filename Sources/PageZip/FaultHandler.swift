@@ -26,6 +26,7 @@ var EEXIST: Int { 17 }
 var ENOMEM: Int { 12 }
 var EINTR: Int { 4 }
 var EBUSY: Int { 16 }
+var EINVAL: Int { 22 }
 
 var handlerRequestRestoreForFork: UInt32 { 1 }
 var handlerRequestPause: UInt32 { 2 }
@@ -59,58 +60,61 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
     }
 }
 
-/// Reads and handles userfaultfd messages until none are pending.
-/// Caller holds the map lock exclusively.
+/// Reads one batch of userfaultfd messages and handles it.  Caller holds the
+/// map lock exclusively.
+///
+/// Events (munmap, mremap, madvise) go before faults: the kernel hands out
+/// pending faults ahead of events, but an event reports a change already made
+/// to the page tables, while a faulting thread is still waiting and will see
+/// the state after it.  Serving a fault first could restore a page at an
+/// address mremap has already moved it away from.
 @_noLocks
 func drainMessages() {
     let e = E
     let q = e.pointee.handlerEvents
     let capacity = 1024
-    var head = 0
-    var count = 0
+    let none = UInt32(PZ_EV_NONE.rawValue)
+    let fault = UInt32(PZ_EV_FAULT.rawValue)
+    var count = pz_uffd_read_events(e.pointee.uffd, q, 32)
+    if count <= 0 { return }
     var idleRetries = 0
-    var reads = 0
     while true {
-        if head == count {
-            // Everything read is handled.  One read per wake-up: poll returns
-            // at once if more is pending, and the store worker gets a turn.
-            reads += 1
-            if reads > 1 { return }
-            head = 0
-            count = 0
-            let m = pz_uffd_read_events(e.pointee.uffd, q, 32)
-            if m <= 0 { return }
-            count = m
+        for i in 0..<count where q[i].kind != fault && q[i].kind != none {
+            _ = handle(q[i])
+            q[i].kind = none
         }
-        switch handle(q[head]) {
-        case .done:
-            head += 1
+        var retry = false
+        for i in 0..<count where q[i].kind == fault {
+            if case .retry = handle(q[i]) {
+                retry = true
+                break
+            }
+            q[i].kind = none
+        }
+        if !retry { return }
+        // A fault saw mappings changing (EAGAIN): the event that raised
+        // mmap_changing is (or will soon be) queued.  Read it, handle it,
+        // then retry.
+        var live = 0
+        for i in 0..<count where q[i].kind != none {
+            q[live] = q[i]
+            live += 1
+        }
+        count = live
+        var gotMore = false
+        if count < capacity {
+            let m = pz_uffd_read_events(e.pointee.uffd, q + count, min(32, capacity - count))
+            if m > 0 {
+                count += m
+                gotMore = true
+            }
+        }
+        e.pointee.counters.add(.retries)
+        if gotMore {
             idleRetries = 0
-        case .retry:
-            // Another event has bumped mmap_changing: read it so the kernel
-            // lets the waiting thread finish, then try again.
-            if head > 0 {
-                var i = 0
-                while head + i < count {
-                    q[i] = q[head + i]
-                    i += 1
-                }
-                count -= head
-                head = 0
-            }
-            var gotMore = false
-            if count < capacity {
-                let m = pz_uffd_read_events(e.pointee.uffd, q + count, min(32, capacity - count))
-                if m > 0 {
-                    count += m
-                    gotMore = true
-                }
-            }
-            e.pointee.counters.add(.retries)
-            if !gotMore {
-                idleRetries += 1
-                if idleRetries < 50 { pz_sys_yield() } else { pz_sys_sleep_ns(20_000) }
-            }
+        } else {
+            idleRetries += 1
+            if idleRetries < 50 { pz_sys_yield() } else { pz_sys_sleep_ns(20_000) }
         }
     }
 }
@@ -200,10 +204,10 @@ func finishFill(_ page: UInt, _ r: Int, _ len: UInt) -> Outcome {
 
 /// Brings back a held page, and on sequential access its held successors.
 @_noLocks
-func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
+func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false) -> Outcome {
     let e = E
     var window = 1
-    if forFault {
+    if forFault && !single {
         if page == e.pointee.nextSequentialPage {
             e.pointee.sequentialWindow = min(e.pointee.sequentialWindow * 2, e.pointee.tunables.faultAround)
         } else {
@@ -282,6 +286,12 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool) -> Outcome {
             e.pointee.nextSequentialPage = page + UInt(count) << 12
         }
         return .done
+    }
+    if n > 1 && (r == -ENOENT || r == -EINVAL) {
+        // The window crossed into another mapping (UFFDIO_COPY must stay in
+        // one VMA): restore just the faulting page; always make progress.
+        e.pointee.sequentialWindow = 1
+        return restore(page, first, forFault: forFault, single: true)
     }
     if r == -EEXIST {
         // The page is present although we hold it: the present page wins.
@@ -417,17 +427,14 @@ func handleRemap(from: UInt, to: UInt, length: UInt) -> Outcome {
             let ent = e.pointee.entries.load(p)
             if !ent.isEmpty {
                 let dst = to + (p - from)
+                e.pointee.entries.store(p, .empty)
+                let old = e.pointee.entries.exchange(dst, ent)
+                releaseEntry(dst, old)
                 if ent.isStoring {
-                    // Materialise it at its new address from the staging slot.
-                    var done: Int64 = 0
-                    let r = pz_uffd_copy(e.pointee.uffd, dst, e.pointee.staging + UInt(ent.slot) << 12, 4096,
-                                         UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
-                    if r == -EAGAIN { return .retry }
-                    e.pointee.entries.store(p, .empty)
+                    // Still in its staging slot: tell the store worker where
+                    // the page lives now.
+                    e.pointee.workerScratch.slotAddress[Int(ent.slot)] = dst
                 } else {
-                    e.pointee.entries.store(p, .empty)
-                    let old = e.pointee.entries.exchange(dst, ent)
-                    releaseEntry(dst, old)
                     moved += 1
                 }
             }
@@ -448,6 +455,10 @@ func handleRemap(from: UInt, to: UInt, length: UInt) -> Outcome {
     }
     let site = e.pointee.siteRegions.remove(from, end)
     if site != 0 { e.pointee.siteRegions.assign(to, to + length, site: site) }
+    if e.pointee.noFork.overlaps(from, end) {   // MADV_DONTFORK travels with the mapping
+        e.pointee.noFork.remove(from, end)
+        e.pointee.noFork.insert(to, to + length)
+    }
     return .done
 }
 

@@ -1,13 +1,30 @@
 // What the interposers call.  These run on the host's threads: no
 // allocation, no lock that a pagezip thread holds while waiting for the host.
+//
+// Arguments are whatever the host passed to libc, including nonsense the
+// kernel will reject (negative lengths, ranges that wrap): nothing here may
+// trap on them.  All arithmetic is checked, and invalid ranges are ignored so
+// the real call fails exactly as it would without pagezip.
 
 import CPageZipPreload
 import CPageZipSys
 import PageZipCore
 
+/// [addr, addr+len) rounded out to pages, or nil if it wraps or leaves the
+/// user address space.
+@_noLocks @inline(__always)
+func pageRange(_ addr: UInt, _ len: UInt) -> (UInt, UInt)? {
+    let limit = EntryTable.addressLimit
+    guard len > 0, len <= limit, addr < limit else { return nil }
+    let end = addr &+ len
+    guard end > addr, end <= limit else { return nil }
+    return (addr & ~4095, (end &+ 4095) & ~4095)
+}
+
 @_cdecl("pz_engine_note_mmap")
-public func noteMmap(_ addr: UInt, _ len: Int, _ prot: Int32, _ flags: Int32, _ site: UInt16) {
-    pushNote(.mapped, addr, addr + UInt(len), site: site)
+public func noteMmap(_ addr: UInt, _ len: UInt, _ prot: Int32, _ flags: Int32, _ site: UInt16) {
+    guard let (s, t) = pageRange(addr, len) else { return }
+    pushNote(.mapped, s, t, site: site)
 }
 
 @_cdecl("pz_engine_intern_site")
@@ -17,19 +34,25 @@ public func internSite(_ frames: UnsafePointer<UInt>?, _ nframes: Int32) -> UInt
 }
 
 @_cdecl("pz_engine_note_munmap")
-public func noteMunmap(_ addr: UInt, _ len: Int) {
-    pushNote(.unmapped, addr, addr + UInt(len))
+public func noteMunmap(_ addr: UInt, _ len: UInt) {
+    guard let (s, t) = pageRange(addr, len) else { return }
+    pushNote(.unmapped, s, t)
 }
 
 @_cdecl("pz_engine_note_mremap")
-public func noteMremap(_ oldAddr: UInt, _ oldLen: Int, _ newAddr: UInt, _ newLen: Int) {
-    pushNote(.unmapped, oldAddr, oldAddr + UInt(oldLen))
-    pushNote(.mapped, newAddr, newAddr + UInt(newLen))
+public func noteMremap(_ oldAddr: UInt, _ oldLen: UInt, _ newAddr: UInt, _ newLen: UInt) {
+    if let (s, t) = pageRange(oldAddr, oldLen) { pushNote(.unmapped, s, t) }
+    if let (s, t) = pageRange(newAddr, newLen) { pushNote(.mapped, s, t) }
 }
 
 @_cdecl("pz_engine_note_advice")
-public func noteAdvice(_ addr: UInt, _ len: Int, _ advice: Int32) {
-    pushNote(.noFork, addr, addr + UInt((len + 4095) & ~4095))
+public func noteAdvice(_ addr: UInt, _ len: UInt, _ advice: Int32) {
+    guard let (s, t) = pageRange(addr, len) else { return }
+    switch advice {
+    case 10, 18: pushNote(.noFork, s, t)       // MADV_DONTFORK, MADV_WIPEONFORK
+    case 11, 19: pushNote(.fork, s, t)         // MADV_DOFORK, MADV_KEEPONFORK
+    default: break
+    }
 }
 
 @_noLocks
@@ -37,36 +60,36 @@ private func pushNote(_ kind: NoteRing.Kind, _ s: UInt, _ t: UInt, site: UInt16 
     guard let e = engineStorage else { return }
     let lock = e.pointee.word(.noteLock)
     pz_mutex_lock(lock)
-    e.pointee.notes.push(kind, s & ~4095, (t + 4095) & ~4095, site: site)
+    e.pointee.notes.push(kind, s, t, site: site)
     pz_mutex_unlock(lock)
 }
 
 @_cdecl("pz_engine_pageout")
-public func enginePageout(_ addr: UInt, _ len: Int) -> Int {
-    guard len > 0, addr & 4095 == 0, let e = engineStorage else { return 0 }
+public func enginePageout(_ addr: UInt, _ len: UInt) -> Int {
+    guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return 0 }
     guard ensureStarted() else { return 0 }
     e.pointee.counters.add(.pageoutCalls)
-    let slot = e.pointee.requests.claim(start: addr, end: addr + UInt(len))
+    let slot = e.pointee.requests.claim(start: s, end: t)
     kickWorker()
     return e.pointee.requests.wait(slot)
 }
 
 @_cdecl("pz_engine_cold_hint")
-public func engineColdHint(_ addr: UInt, _ len: Int) {
-    guard len > 0, addr & 4095 == 0, let e = engineStorage else { return }
+public func engineColdHint(_ addr: UInt, _ len: UInt) {
+    guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return }
     guard ensureStarted() else { return }
     let lock = e.pointee.word(.coldLock)
     pz_mutex_lock(lock)
-    _ = e.pointee.coldHints.push(addr, addr + UInt(len))
+    _ = e.pointee.coldHints.push(s, t)
     pz_mutex_unlock(lock)
     e.pointee.counters.add(.coldHints)
     kickWorker()
 }
 
 @_cdecl("pz_engine_drop_begin")
-public func engineDropBegin(_ addr: UInt, _ len: Int) -> Int32 {
-    guard let e = engineStorage else { return -2 }
-    return e.pointee.fences.begin(addr & ~4095, (addr + UInt(len) + 4095) & ~4095)
+public func engineDropBegin(_ addr: UInt, _ len: UInt) -> Int32 {
+    guard let e = engineStorage, let (s, t) = pageRange(addr, len) else { return -2 }
+    return e.pointee.fences.begin(s, t)
 }
 
 @_cdecl("pz_engine_drop_end")

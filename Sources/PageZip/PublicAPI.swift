@@ -5,11 +5,11 @@ import CPageZipSys
 import PageZipCore
 
 @_cdecl("pagezip_pageout")
-public func pagezipPageout(_ addr: UnsafeMutableRawPointer?, _ len: Int) -> Int {
+public func pagezipPageout(_ addr: UnsafeMutableRawPointer?, _ len: UInt) -> Int {
     guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE) else { return -38 }   // ENOSYS
     let a = UInt(bitPattern: addr)
-    guard a & 4095 == 0 else { return -22 }                                          // EINVAL
     if len == 0 { return 0 }
+    guard a & 4095 == 0, pageRange(a, len) != nil else { return -22 }               // EINVAL
     return enginePageout(a, len)
 }
 

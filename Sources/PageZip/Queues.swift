@@ -112,7 +112,7 @@ struct RangeRing {
 
 /// Mappings reported by the interposers, applied by the store worker.
 struct NoteRing {
-    enum Kind: UInt64 { case mapped = 1, unmapped = 2, noFork = 3 }
+    enum Kind: UInt64 { case mapped = 1, unmapped = 2, noFork = 3, fork = 4 }
     static var slots: Int { 4096 }
     let words: UnsafeMutablePointer<UInt64>   // [0] head, [1] tail, [2] overflowed, then triples
     static var bytes: Int { 64 + slots * 32 }

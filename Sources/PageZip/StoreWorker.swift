@@ -114,8 +114,11 @@ func applyNotes() {
         case .unmapped:
             e.pointee.appMapped.remove(start, end)
             e.pointee.siteRegions.remove(start, end)
+            e.pointee.noFork.remove(start, end)
         case .noFork:
             e.pointee.noFork.insert(start, end)
+        case .fork:
+            e.pointee.noFork.remove(start, end)
         }
     }
     pz_mutex_unlock(noteLock)
@@ -291,12 +294,15 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
         pz_rw_unlock_shared(mapLock)
         return (0, false)
     }
+    let slotAddress = e.pointee.workerScratch.slotAddress
     for i in 0..<n {
         let p = a + UInt(i) << 12
+        slotAddress[i] = p
         outcomes[i] = entries.compareExchange(p, expected: .empty, desired: .storing(slot: UInt32(i), group: group))
             ? outcomeMoved : outcomeNone
     }
     var i = 0
+    var singlePages = false
     while i < n {
         if outcomes[i] == outcomeNone {
             i += 1
@@ -304,6 +310,7 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
         }
         var k = i
         while k < n && outcomes[k] != outcomeNone { k += 1 }
+        if singlePages { k = i + 1 }
         var done: Int64 = 0
         _ = pz_uffd_move(uffd, staging + UInt(i) << 12, a + UInt(i) << 12, (k - i) << 12,
                          UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
@@ -312,17 +319,22 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
             continue
         }
         let err = Int(-done)
+        if err == EINVAL && k - i > 1 && !singlePages {
+            // The run crosses into another mapping (UFFDIO_MOVE stays in one
+            // VMA): go page by page for the rest of the batch.
+            singlePages = true
+            continue
+        }
         let p = a + UInt(i) << 12
         entries.store(p, .empty)
         outcomes[i] = outcomeNone
-        if err == ENOENT {
-            i += 1                   // never touched: nothing to store
+        if err == ENOENT || err == EINVAL || err == 14 {   // EFAULT: not a movable page
+            i += 1                   // never touched, or this page's mapping cannot move
         } else if err == EBUSY {
             e.pointee.counters.add(.rejectBusy)
             i += 1
         } else {
-            // EAGAIN: mappings are changing; anything else: this mapping
-            // cannot be moved from (mlocked, read-only, ...).  Give back the rest.
+            // EAGAIN: mappings are changing; anything else: give back the rest.
             var j = i + 1
             while j < n {
                 if outcomes[j] != outcomeNone {
@@ -373,25 +385,30 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
     let nowSeconds = e.pointee.history == nil ? 0 : engineSeconds()
     pz_rw_lock_shared(mapLock)
     for i in 0..<n where outcomes[i] != outcomeNone {
-        let p = a + UInt(i) << 12
+        let p = slotAddress[i]       // mremap may have moved the page meanwhile
         let expected = Entry.storing(slot: UInt32(i), group: group)
         let o = outcomes[i]
         switch o & 0xF {
         case outcomeZero:
+            // Count before publishing: once published, the handler may
+            // release (and uncount) the page at any moment.
+            account(stored: .zero(group: group))
             if entries.compareExchange(p, expected: expected, desired: .zero(group: group)) {
-                account(stored: .zero(group: group))
                 e.pointee.history?.noteStored(p, now: nowSeconds)
                 stored += 1
+            } else {
+                unaccount(.zero(group: group))
             }
         case outcomeStored:
             let len = Int((o >> 4) & 0xFFF)
             let h = UInt32(truncatingIfNeeded: o >> 32)
             let ent = Entry.stored(handle: h, length: len, group: group)
+            account(stored: ent)
             if entries.compareExchange(p, expected: expected, desired: ent) {
-                account(stored: ent)
                 e.pointee.history?.noteStored(p, now: nowSeconds)
                 stored += 1
             } else {
+                unaccount(ent)
                 e.pointee.pool.free(h)
             }
         default:
@@ -459,9 +476,9 @@ private func giveBack(_ p: UInt, slot i: Int, expected: Entry, group: UInt16) ->
     if let h = e.pointee.pool.allocate(length: 4096) {
         e.pointee.pool.pointer(h).copyMemory(from: UnsafeRawPointer(bitPattern: src)!, byteCount: 4096)
         let ent = Entry.stored(handle: h, length: 0, group: group, raw: true)
-        if e.pointee.entries.compareExchange(p, expected: expected, desired: ent) {
-            account(stored: ent)
-        } else {
+        account(stored: ent)
+        if !e.pointee.entries.compareExchange(p, expected: expected, desired: ent) {
+            unaccount(ent)
             e.pointee.pool.free(h)
         }
         return .done
@@ -490,6 +507,22 @@ private func account(stored ent: Entry) {
         c.add(.comprDataSize, UInt64(ent.objectLength))
         if ent.isRaw { c.add(.hugePages) }
         e.pointee.groups.charge(ent.group, bytes: UInt64(ent.objectLength))
+    }
+}
+
+@_noLocks
+private func unaccount(_ ent: Entry) {
+    let e = E
+    let c = e.pointee.counters
+    c.sub(.storedPages)
+    c.sub(.storedTotal)
+    if ent.isZeroPage {
+        c.sub(.samePages)
+        e.pointee.groups.uncharge(ent.group, bytes: 0)
+    } else {
+        c.sub(.comprDataSize, UInt64(ent.objectLength))
+        if ent.isRaw { c.sub(.hugePages) }
+        e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.objectLength))
     }
 }
 
