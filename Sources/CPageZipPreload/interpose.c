@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdarg.h>
@@ -246,6 +247,57 @@ int pz_preload_symbolize(uintptr_t address, char *buf, size_t len) {
     else
         snprintf(buf, len, "%s+0x%lx", lib, (unsigned long)(address - (uintptr_t)info.dli_fbase));
     return 0;
+}
+
+/*
+ * pthread_atfork (from libc_nonshared.a) registers through __register_atfork.
+ * glibc runs child handlers in registration order, and libraries the program
+ * links against register before a preloaded library's constructor runs, so
+ * their child handlers would run first, before pagezip has re-registered the
+ * child's memory, and could read a held page as zeros.  Every child handler
+ * registered here is wrapped so pagezip's child work runs before it.
+ */
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void), void *);
+static register_atfork_fn real_register_atfork;
+
+#define PZ_ATFORK_WRAPPERS 64
+static void (*wrapped_child[PZ_ATFORK_WRAPPERS])(void);
+static int wrapped_count;
+
+#define WRAP(n) \
+    static void child_wrapper_##n(void) { pz_engine_fork_child_first(); wrapped_child[n](); }
+WRAP(0) WRAP(1) WRAP(2) WRAP(3) WRAP(4) WRAP(5) WRAP(6) WRAP(7)
+WRAP(8) WRAP(9) WRAP(10) WRAP(11) WRAP(12) WRAP(13) WRAP(14) WRAP(15)
+WRAP(16) WRAP(17) WRAP(18) WRAP(19) WRAP(20) WRAP(21) WRAP(22) WRAP(23)
+WRAP(24) WRAP(25) WRAP(26) WRAP(27) WRAP(28) WRAP(29) WRAP(30) WRAP(31)
+WRAP(32) WRAP(33) WRAP(34) WRAP(35) WRAP(36) WRAP(37) WRAP(38) WRAP(39)
+WRAP(40) WRAP(41) WRAP(42) WRAP(43) WRAP(44) WRAP(45) WRAP(46) WRAP(47)
+WRAP(48) WRAP(49) WRAP(50) WRAP(51) WRAP(52) WRAP(53) WRAP(54) WRAP(55)
+WRAP(56) WRAP(57) WRAP(58) WRAP(59) WRAP(60) WRAP(61) WRAP(62) WRAP(63)
+static void (*const child_wrappers[PZ_ATFORK_WRAPPERS])(void) = {
+    child_wrapper_0, child_wrapper_1, child_wrapper_2, child_wrapper_3, child_wrapper_4, child_wrapper_5, child_wrapper_6, child_wrapper_7,
+    child_wrapper_8, child_wrapper_9, child_wrapper_10, child_wrapper_11, child_wrapper_12, child_wrapper_13, child_wrapper_14, child_wrapper_15,
+    child_wrapper_16, child_wrapper_17, child_wrapper_18, child_wrapper_19, child_wrapper_20, child_wrapper_21, child_wrapper_22, child_wrapper_23,
+    child_wrapper_24, child_wrapper_25, child_wrapper_26, child_wrapper_27, child_wrapper_28, child_wrapper_29, child_wrapper_30, child_wrapper_31,
+    child_wrapper_32, child_wrapper_33, child_wrapper_34, child_wrapper_35, child_wrapper_36, child_wrapper_37, child_wrapper_38, child_wrapper_39,
+    child_wrapper_40, child_wrapper_41, child_wrapper_42, child_wrapper_43, child_wrapper_44, child_wrapper_45, child_wrapper_46, child_wrapper_47,
+    child_wrapper_48, child_wrapper_49, child_wrapper_50, child_wrapper_51, child_wrapper_52, child_wrapper_53, child_wrapper_54, child_wrapper_55,
+    child_wrapper_56, child_wrapper_57, child_wrapper_58, child_wrapper_59, child_wrapper_60, child_wrapper_61, child_wrapper_62, child_wrapper_63,
+};
+
+int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso) {
+    if (!real_register_atfork) {
+        real_register_atfork = (register_atfork_fn)dlsym(RTLD_NEXT, "__register_atfork");
+        if (!real_register_atfork) return 12; /* ENOMEM, as glibc would */
+    }
+    if (child) {
+        int slot = __atomic_fetch_add(&wrapped_count, 1, __ATOMIC_RELAXED);
+        if (slot < PZ_ATFORK_WRAPPERS) {
+            wrapped_child[slot] = child;
+            child = child_wrappers[slot];
+        }
+    }
+    return real_register_atfork(prepare, parent, child, dso);
 }
 
 static void resolve_real_symbols(void) {

@@ -51,6 +51,11 @@ public func engineBoot() {
         return
     }
     registerForkHandlers()
+    threadListsKnown = pz_preload_thread_lists_probe() == 0
+    E.pointee.threadListsKnown = threadListsKnown
+    if !threadListsKnown && level >= .info {
+        writeStderr("pagezip: glibc's thread lists were not found; thread stacks are kept resident\n")
+    }
     pz_preload_set_sites(config.sitesEnabled ? 1 : 0)
     pz_preload_set_state(Int32(PZ_STATE_ACTIVE))
     if config.reclaimMode == .auto { startReclaimer() }
@@ -173,6 +178,7 @@ func buildEngine(_ config: Config) -> String? {
     let workerTLS = take(Engine.tlsSize, align: 4096)
     let reclaimTLS = take(Engine.tlsSize, align: 4096)
     let childIntervals = take(65536 * 16).bindMemory(to: UInt.self, capacity: 65536 * 2)
+    let deferredFrees = take(Engine.deferredCapacity * 4).bindMemory(to: UInt32.self, capacity: Engine.deferredCapacity)
     let reclaimMappings = take(mappingCapacity * MemoryLayout<Mapping>.stride)
         .bindMemory(to: Mapping.self, capacity: mappingCapacity)
     let reclaimMapsBuffer = take(256 << 10, align: 4096).bindMemory(to: UInt8.self, capacity: 256 << 10)
@@ -220,6 +226,7 @@ func buildEngine(_ config: Config) -> String? {
                            coldAgeSeconds: config.coldAgeSeconds, targetRSS: config.targetRSSBytes,
                            reclaimCPUPercent: config.reclaimCPUPercent,
                            refaultBudgetPercent: config.refaultBudgetPercent),
+        deferredFrees: deferredFrees,
         metaReservation: meta, poolReservation: poolRes, entryReservation: entryRes,
         stagingReservation: stagingRes))
     if let h = historyReservation {
@@ -234,6 +241,8 @@ func buildEngine(_ config: Config) -> String? {
 
 nonisolated(unsafe) var bootConfig = Config()
 nonisolated(unsafe) var historyReservation: Reservation? = nil
+/// Whether fork's prepare handler can bring thread descriptors back (threadlists.c).
+nonisolated(unsafe) var threadListsKnown = false
 
 /// Anonymous memory that exists before the host's main belongs to the loader
 /// (TLS blocks, early allocations): glibc touches it in a forked child before

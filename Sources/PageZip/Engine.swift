@@ -35,6 +35,10 @@ enum Word: Int {
     case noteLock
     case effectiveColdAge   // seconds; written by the reclaimer, read by the fault handler
     case handlerRunning     // 1 once the fault handler thread runs
+    case forkSafe           // 1 between fork prepare and parent: the handler defers pool frees
+    case eventSeq           // odd while the handler applies an event (a child seeing odd rebuilds)
+    case poolSeq            // odd while the handler frees a pool object
+    case poolSeqClass       // the class of that free
 }
 
 /// Values the hot paths read; trivial so copies cost nothing.
@@ -117,6 +121,15 @@ struct Engine {
     var cachedPgid: Int32 = -1
     var cachedGroup: UInt16 = 0
     var poolFull = false
+    /// Pool frees the handler deferred during a fork window.
+    var deferredFrees: UnsafeMutablePointer<UInt32>
+    var deferredCount: Int = 0
+    static var deferredCapacity: Int { 65536 }
+    /// The pid that prepared the last fork, and the child that finished its fork work.
+    var forkParentPid: Int32 = 0
+    var forkChildDonePid: Int32 = 0
+    /// glibc's thread lists were found (threadlists.c); if not, thread stacks stay resident.
+    var threadListsKnown = false
     var lastCompactionNs: UInt64 = 0
 
     // Our own memory, never to be tracked.

@@ -28,8 +28,7 @@ var EINTR: Int { 4 }
 var EBUSY: Int { 16 }
 var EINVAL: Int { 22 }
 
-var handlerRequestRestoreForFork: UInt32 { 1 }
-var handlerRequestPause: UInt32 { 2 }
+
 
 @_noLocks
 func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
@@ -50,8 +49,8 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
         if r1 != 0 {
             var value: UInt64 = 0
             _ = pz_sys_read(wakeFd, &value, 8)
-            serviceRequests()
         }
+        applyDeferredFrees()
         if r0 != 0 {
             pz_rw_lock_exclusive(mapLock)
             drainMessages()
@@ -80,7 +79,12 @@ func drainMessages() {
     var idleRetries = 0
     while true {
         for i in 0..<count where q[i].kind != fault && q[i].kind != none {
+            // Odd while entries and sets change together: a fork child that
+            // copied them mid-change rebuilds its registrations instead.
+            let seq = e.pointee.word(.eventSeq)
+            _ = pz_add32(seq, 1)
             _ = handle(q[i])
+            _ = pz_add32(seq, 1)
             q[i].kind = none
         }
         var retry = false
@@ -349,11 +353,38 @@ func releaseEntry(_ page: UInt, _ ent: Entry) {
     if ent.isZeroPage {
         c.sub(.samePages)
     } else {
-        e.pointee.pool.free(ent.handle)
+        freeObject(ent.handle)
         c.sub(.comprDataSize, UInt64(ent.objectLength))
         if ent.isRaw { c.sub(.hugePages) }
     }
     e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
+}
+
+/// Frees a pool object, unless a fork is being prepared: then the free waits
+/// (a child must never copy the pool in the middle of a free).  A free that
+/// cannot wait is bracketed by poolSeq so the child can repair that class.
+@_noLocks
+func freeObject(_ handle: UInt32) {
+    let e = E
+    if pz_load32(e.pointee.word(.forkSafe)) != 0 && e.pointee.deferredCount < Engine.deferredCapacity {
+        e.pointee.deferredFrees[e.pointee.deferredCount] = handle
+        e.pointee.deferredCount += 1
+        return
+    }
+    let seq = e.pointee.word(.poolSeq)
+    pz_store32(e.pointee.word(.poolSeqClass), UInt32(e.pointee.pool.sizeClass(ofHandle: handle)))
+    _ = pz_add32(seq, 1)
+    e.pointee.pool.free(handle)
+    _ = pz_add32(seq, 1)
+}
+
+/// Frees what was deferred during a fork window (handler thread, after it).
+@_noLocks
+func applyDeferredFrees() {
+    let e = E
+    guard e.pointee.deferredCount > 0, pz_load32(e.pointee.word(.forkSafe)) == 0 else { return }
+    for i in 0..<e.pointee.deferredCount { freeObject(e.pointee.deferredFrees[i]) }
+    e.pointee.deferredCount = 0
 }
 
 // MARK: events
@@ -460,80 +491,6 @@ func handleRemap(from: UInt, to: UInt, length: UInt) -> Outcome {
         e.pointee.noFork.insert(to, to + length)
     }
     return .done
-}
-
-// MARK: requests from other threads
-
-/// Requests posted through the wake eventfd (fork support).
-@_noLocks
-func serviceRequests() {
-    let e = E
-    let reqWord = e.pointee.word(.handlerRequests)
-    let req = pz_load32(reqWord)
-    if req & handlerRequestRestoreForFork != 0 {
-        applyNotes()   // host threads' latest mmaps decide what is "the host's own"
-        pz_rw_lock_exclusive(e.pointee.word(.mapLock))
-        restoreOutsideAppMappings()
-        pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
-        clearRequest(handlerRequestRestoreForFork)
-    }
-    if req & handlerRequestPause != 0 {
-        let pause = e.pointee.word(.handlerPause)
-        clearRequest(handlerRequestPause)
-        pz_store32(pause, 2)
-        pz_futex_wake(pause, 8)
-        while pz_load32(pause) != 0 { pz_futex_wait(pause, 2, 0) }
-    }
-}
-
-@_noLocks
-private func clearRequest(_ bit: UInt32) {
-    let e = E
-    let reqWord = e.pointee.word(.handlerRequests)
-    while true {
-        let v = pz_load32(reqWord)
-        if pz_cas32(reqWord, v, v & ~bit) { break }
-    }
-    let done = e.pointee.word(.handlerDone)
-    _ = pz_add32(done, 1)
-    pz_futex_wake(done, 8)
-}
-
-/// Restores every held page outside the host's own mmap'd ranges: glibc's
-/// heaps, thread stacks and loader memory, which a forked child touches
-/// before pagezip can serve it.  Map lock held exclusively.
-@_noLocks
-func restoreOutsideAppMappings() {
-    let e = E
-    var p: UInt = 0
-    var restored: UInt64 = 0
-    var attempts = 0
-    while true {
-        // Re-find our place every step: draining messages may change the set.
-        let reg = e.pointee.registered
-        let idx = reg.firstEndingAfter(p)
-        if idx >= reg.count { break }
-        let iv = reg[idx]
-        if p < iv.start { p = iv.start }
-        if let app = e.pointee.appMapped.find(p) {
-            p = max(p + 4096, min(app.end, iv.end))
-            continue
-        }
-        let ent = e.pointee.entries.load(p)
-        if ent.isStored {
-            if case .retry = restore(p, ent, forFault: false) {
-                // Mappings are changing: handle pending messages, then retry.
-                drainMessages()
-                attempts += 1
-                if attempts < 100_000 { continue }
-            } else {
-                restored += 1
-            }
-        }
-        attempts = 0
-        p += 4096
-    }
-    e.pointee.counters.add(.forkRestoredPages, restored)
 }
 
 /// Republishes the registered-bytes gauge.  Map lock held exclusively.

@@ -1,119 +1,140 @@
 // fork(): the child must read exactly the parent's bytes.
 //
 // Without UFFD_FEATURE_EVENT_FORK (which needs CAP_SYS_PTRACE) the child's
-// mappings lose their userfaultfd registration, and a page pagezip holds would
-// read as zeros there.  So, in pthread_atfork handlers:
-//   prepare  park the store worker; have the fault handler restore the held
-//            pages glibc itself may touch in the child before our child
-//            handler runs (its heaps, thread stacks: everything outside the
-//            host's own mmap'd ranges); pause the handler.
-//   child    the child has a copy-on-write copy of the pool and the entry
-//            table: open its own userfaultfd, register its copies of the held
-//            ranges, start its own threads.  If that fails, decompress every
-//            held page in place (the child is single-threaded here).
-//   parent   resume.
-// This works with and without CAP_SYS_PTRACE, and the child keeps working
-// after the parent exits.  Processes that bypass glibc's fork (raw clone
-// without CLONE_VM, _Fork) are not covered; see the README.
+// mappings lose their userfaultfd registration, and a page pagezip holds
+// would read as zeros there.  So the child, before anything else runs, opens
+// its own userfaultfd, starts its own fault handler, and re-registers its
+// copy-on-write copies of the held ranges; its pool and entry table are
+// copy-on-write copies of the parent's.  This works with and without
+// CAP_SYS_PTRACE, and the child keeps working after the parent exits.
 //
-// Our handlers are registered at boot, before any allocator initialises, so
-// in the child ours runs first — before jemalloc's or tcmalloc's own child
-// handler has made malloc usable again, and the prepare handler runs after
-// theirs has locked it.  So nothing here allocates: the child's threads are
-// raw clones (Lifecycle.swift) and log lines use fixed memory.
+// "Before anything else runs":
+//  - every atfork child handler is wrapped (interpose.c, __register_atfork)
+//    so pagezip's child work runs first, even before the handlers of
+//    libraries whose constructors ran before pagezip's;
+//  - what glibc itself touches in the child before any handler runs (malloc
+//    arena headers on 64 MiB boundaries, thread descriptors at the top of
+//    thread stacks) is never stored (StoreWorker.swift);
+//  - nothing here allocates (malloc may be unusable until the allocator's
+//    own child handler has run): the child's threads are raw clones.
+//
+// The fault handler keeps serving faults throughout fork: other threads may
+// fault while the forking thread waits for their locks.  To give the child
+// a consistent copy, the store worker is parked at a batch boundary, the
+// handler defers pool frees until fork returns, and it brackets each event
+// with eventSeq (a child that copied an event half-applied rebuilds its
+// registrations from /proc/self/maps and the entry table).  Processes that
+// bypass glibc's fork (raw clone without CLONE_VM, _Fork) are not covered.
 
 import CPageZipPreload
 import CPageZipSys
 import Glibc
 import PageZipCore
 
-nonisolated(unsafe) private var forkArmed = false
-
 func registerForkHandlers() {
-    pthread_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
+    pthread_atfork({ forkPrepare() }, { forkParent() }, { forkChildFirst() })
 }
 
 private func forkPrepare() {
     guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE), let e = engineStorage else { return }
     pz_mutex_lock(e.pointee.word(.forkLock))
-    forkArmed = pz_load32(e.pointee.word(.started)) == 1
-    if forkArmed {
-        // 1. Park the worker at a batch boundary: no page is in a staging slot.
+    e.pointee.forkParentPid = pz_sys_getpid()
+    e.pointee.forkChildDonePid = 0
+    pz_store32(e.pointee.word(.forkSafe), 1)
+    e.pointee.counters.add(.forks)
+    if pz_load32(e.pointee.word(.started)) == 1 {
+        // Park the worker at a batch boundary: no page is in a staging slot,
+        // and nothing is stored until fork returns.
         let gate = e.pointee.word(.workerGate)
         let parked = e.pointee.word(.workerParked)
         pz_store32(gate, 1)
         kickWorker()
         while pz_load32(parked) == 0 { pz_futex_wait(parked, 0, 1_000_000) }
-        // 2. Restore what glibc touches in the child; 3. pause the handler.
-        postHandlerRequest(handlerRequestRestoreForFork)
-        let pause = e.pointee.word(.handlerPause)
-        pz_store32(pause, 1)
-        postHandlerRequest(handlerRequestPause)
-        while pz_load32(pause) != 2 { pz_futex_wait(pause, 1, 1_000_000) }
+        // glibc walks every thread descriptor in the child before any
+        // handler runs: bring them back while the fault handler serves.
+        _ = pz_preload_thread_lists_touch()
     }
-    // Locks host threads can hold briefly: the child must not inherit them held.
-    pz_mutex_lock(e.pointee.word(.noteLock))
-    pz_mutex_lock(e.pointee.word(.coldLock))
-    e.pointee.counters.add(.forks)
 }
 
 private func forkParent() {
     guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE), let e = engineStorage else { return }
-    pz_mutex_unlock(e.pointee.word(.coldLock))
-    pz_mutex_unlock(e.pointee.word(.noteLock))
-    if forkArmed {
-        let pause = e.pointee.word(.handlerPause)
-        pz_store32(pause, 0)
-        pz_futex_wake(pause, 8)
-        let gate = e.pointee.word(.workerGate)
-        pz_store32(gate, 0)
-        pz_futex_wake(gate, 8)
+    pz_store32(e.pointee.word(.forkSafe), 0)
+    if e.pointee.wakeFd >= 0 {
+        var one: UInt64 = 1
+        _ = pz_sys_write(e.pointee.wakeFd, &one, 8)    // the handler applies its deferred frees
     }
+    let gate = e.pointee.word(.workerGate)
+    pz_store32(gate, 0)
+    pz_futex_wake(gate, 8)
     pz_mutex_unlock(e.pointee.word(.forkLock))
 }
 
-private func forkChild() {
+/// Runs pagezip's child work once per child, before any other atfork child
+/// handler (interpose.c calls it from every wrapped handler).
+@_cdecl("pz_engine_fork_child_first")
+public func forkChildFirst() {
     guard pz_preload_get_state() == Int32(PZ_STATE_ACTIVE), let e = engineStorage else { return }
+    let pid = pz_sys_getpid()
+    guard pid != e.pointee.forkParentPid, e.pointee.forkChildDonePid != pid else { return }
+    e.pointee.forkChildDonePid = pid
+    reinitializeInChild()
+}
+
+@_noLocks
+private func reinitializeInChild() {
+    let e = E
     // Only this thread exists now; every lock word is ours or free.
-    pz_store32(e.pointee.word(.mapLock), 0)
-    pz_store32(e.pointee.word(.startLock), 0)
-    pz_store32(e.pointee.word(.requestLock), 0)
-    pz_store32(e.pointee.word(.coldLock), 0)
-    pz_store32(e.pointee.word(.noteLock), 0)
-    pz_store32(e.pointee.word(.handlerPause), 0)
-    pz_store32(e.pointee.word(.handlerRequests), 0)
-    pz_store32(e.pointee.word(.workerGate), 0)
-    pz_store32(e.pointee.word(.workerParked), 0)
-    pz_store32(e.pointee.word(.handlerRunning), 0)
-    pz_store32(e.pointee.word(.started), 0)
+    for w in 0..<32 where w != Word.effectiveColdAge.rawValue {
+        pz_store32(e.pointee.words + w * 16, 0)
+    }
     e.pointee.requests.reset()
     e.pointee.fences.reset()
     e.pointee.coldHints.reset()
+    e.pointee.notes.reset()
+    e.pointee.sites.resetLockInChild()
+    e.pointee.deferredCount = 0            // the parent frees them; here they simply stay allocated
+    if let rs = e.pointee.reclaim {
+        rs.pointee.regionCount = 0
+        rs.pointee.cursor = 0
+    }
+    let seqs = e.pointee.words
+    // The parent was inside a pool free when memory was copied: repair it.
+    if pz_load32(seqs + Word.poolSeq.rawValue * 16) & 1 != 0 {
+        e.pointee.pool.abandonClass(Int(pz_load32(seqs + Word.poolSeqClass.rawValue * 16)))
+    }
+    let eventTorn = pz_load32(seqs + Word.eventSeq.rawValue * 16) & 1 != 0
+    pz_store32(seqs + Word.poolSeq.rawValue * 16, 0)
+    pz_store32(seqs + Word.eventSeq.rawValue * 16, 0)
     // The parent's descriptors manage the parent's memory: never use them here.
     if e.pointee.wakeFd >= 0 { _ = pz_sys_close(e.pointee.wakeFd) }
     _ = pz_sys_close(e.pointee.uffd)
     e.pointee.wakeFd = -1
     e.pointee.uffd = -1
+
     let fd = openChildUserfaultfd()
-    if fd < 0 {
+    guard fd >= 0 else {
+        // Nothing is registered in the child yet: the pages can be written in place.
         restoreAllInPlace()
         logChild("cannot open a userfaultfd (errno ", Int(-fd))
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
-        pz_store32(e.pointee.word(.forkLock), 0)
         return
     }
     e.pointee.uffd = fd
-    if forkArmed {
-        // Faults must be served from now on: register, then start the handler
-        // and the worker before any other child handler can touch a held page.
-        reregisterInChild()
-        if !ensureStarted() {
-            restoreAllInPlace()
-            pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
-        }
+    guard e.pointee.registered.count > 0 || eventTorn else {
+        if e.pointee.reclaim != nil { startReclaimer() }
+        return                              // nothing held: threads start on first use
     }
-    if pz_preload_get_state() == Int32(PZ_STATE_ACTIVE) && e.pointee.reclaim != nil { startReclaimer() }
-    pz_store32(e.pointee.word(.forkLock), 0)
+    // The handler first, so faults during re-registration are served.
+    guard startHandler() else {
+        restoreAllInPlace()
+        logChild("cannot start its fault handler (errno ", 0)
+        pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+        return
+    }
+    if eventTorn { rebuildRegisteredFromMaps() }
+    reregisterInChild()
+    if startWorker() { pz_store32(e.pointee.word(.started), 1) }
+    if e.pointee.reclaim != nil { startReclaimer() }
 }
 
 /// A userfaultfd for the child with the parent's features; -errno on failure.
@@ -144,20 +165,27 @@ private func logChild(_ what: StaticString, _ err: Int) {
     }
 }
 
-private func postHandlerRequest(_ bit: UInt32) {
+/// The parent applied an event only partly when memory was copied: find the
+/// held ranges again from the child's mappings and the entry table.
+@_noLocks
+private func rebuildRegisteredFromMaps() {
     let e = E
-    let req = e.pointee.word(.handlerRequests)
-    let done = e.pointee.word(.handlerDone)
-    let seq = pz_load32(done)
-    while true {
-        let v = pz_load32(req)
-        if pz_cas32(req, v, v | bit) { break }
-    }
-    var one: UInt64 = 1
-    _ = pz_sys_write(e.pointee.wakeFd, &one, 8)
-    if bit == handlerRequestPause { return }   // the caller waits for the paused state
-    while pz_load32(done) == seq || pz_load32(req) & bit != 0 {
-        pz_futex_wait(done, pz_load32(done), 1_000_000)
+    let ws = e.pointee.workerScratch
+    let n = MapsParser.read(into: ws.mappings, capacity: ws.mappingCapacity,
+                            buffer: ws.mapsBuffer, bufferSize: ws.mapsBufferSize)
+    e.pointee.registered.removeAll()
+    guard n > 0 else { return }
+    for i in 0..<n {
+        let m = ws.mappings[i]
+        guard m.isPrivateAnonymousRW, !e.pointee.isOwn(m.start, m.end), m.end <= EntryTable.addressLimit else { continue }
+        var p = m.start
+        while p < m.end {
+            if !e.pointee.entries.load(p).isEmpty {
+                e.pointee.registered.insert(m.start, m.end)
+                break
+            }
+            p += 4096
+        }
     }
 }
 
@@ -214,8 +242,9 @@ private func dropInChild(_ s: UInt, _ t: UInt) {
     }
 }
 
-/// Decompresses every held page into place.  Only in a child before it
-/// returns from fork (single-threaded, mappings no longer registered).
+/// Decompresses every held page into place.  Only in a child, before it
+/// returns from fork and before anything is registered in it (single
+/// thread, plain memory).
 @_noLocks
 private func restoreAllInPlace() {
     let e = E

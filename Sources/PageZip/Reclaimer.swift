@@ -199,7 +199,7 @@ private func reclaimPass(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) 
             idx += 1
             continue
         }
-        var p = max(rStart, rs.pointee.cursor)
+        let p = max(rStart, rs.pointee.cursor)
         if p >= rEnd { idx += 1; continue }
         let chunkEnd = min(rEnd, p + UInt(ReclaimState.chunkPages) << 12)
         let pages = Int((chunkEnd - p) >> 12)

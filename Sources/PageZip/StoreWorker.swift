@@ -205,7 +205,9 @@ func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
             if prev.end == m.start && !prev.readable && !prev.writable && m.kind == .anonymous {
                 // A guard page below: a thread stack.  Its top holds the thread
                 // descriptor the kernel writes at thread exit; leave it resident.
-                t = min(t, m.end &- 2 * 4096)
+                // Without glibc's thread lists fork could not bring descriptors
+                // back, so then the whole stack stays.
+                t = e.pointee.threadListsKnown ? min(t, m.end &- 2 * 4096) : s
             }
         }
         if !ok {
@@ -298,6 +300,12 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
     for i in 0..<n {
         let p = a + UInt(i) << 12
         slotAddress[i] = p
+        // A page on a 64 MiB boundary may hold a glibc malloc arena header,
+        // which glibc touches in a fork child before any atfork handler runs.
+        if p & (64 << 20 - 1) == 0 {
+            outcomes[i] = outcomeNone
+            continue
+        }
         outcomes[i] = entries.compareExchange(p, expected: .empty, desired: .storing(slot: UInt32(i), group: group))
             ? outcomeMoved : outcomeNone
     }

@@ -183,8 +183,10 @@ public struct Pool: @unchecked Sendable {
     public func free(_ handle: UInt32) {
         let offset = UInt(handle) << 4
         let fi = Int(offset >> Pool.frameShift)
-        let c = Int(frames[fi].sizeClass & 0x7FFF)
-        guard c > 0 else { return }
+        let tag = frames[fi].sizeClass
+        let c = Int(tag & 0x3FFF)
+        guard c > 0, tag & 0x4000 == 0 else { return }   // 0x4000: abandoned in a fork child
+
         let w = classWords + c * 8
         let lock = classLocks + c * 16
         pz_mutex_lock(lock)
@@ -203,7 +205,7 @@ public struct Pool: @unchecked Sendable {
         if wasFull && !draining { pushPartial(c, f) }
         if d.inUse == 0 {
             if draining {
-                frames[fi].sizeClass = UInt16(c)
+                frames[fi].sizeClass = UInt16(c)   // drop the draining bit
                 releaseSlab(c, fi, keepCached: false)
                 _ = pz_add64(control + Pool.cPagesCompacted, w[Pool.wPagesPerSlab])
             } else {
@@ -369,6 +371,32 @@ public struct Pool: @unchecked Sendable {
             }
         }
         pz_mutex_unlock(lock)
+    }
+
+    /// The size class of an object (for fork bookkeeping).
+    @_noLocks
+    public func sizeClass(ofHandle handle: UInt32) -> Int {
+        let fi = Int((UInt(handle) << 4) >> Pool.frameShift)
+        return Int(UnsafeRawPointer(frames + fi).load(as: UInt16.self) & 0x3FFF)
+    }
+
+    /// In a fork child whose parent was inside free() for class `c` when the
+    /// memory was copied: that class's lists may be torn.  Its slabs are left
+    /// as they are (objects stay readable) but never freed again, and the
+    /// class starts over with new slabs; the free-frame stack starts empty.
+    @_noLocks
+    public func abandonClass(_ c: Int) {
+        let w = classWords + c * 8
+        for fi in 0..<Pool.frameCount where Int(frames[fi].sizeClass & 0x3FFF) == c {
+            frames[fi].sizeClass |= 0x4000
+        }
+        w[Pool.wPartial] = 0
+        w[Pool.wEmptyCached] = 0
+        w[Pool.wLive] = 0
+        w[Pool.wSlabs] = 0
+        control[Pool.cFreeTop] = 0
+        pz_store32(classLocks + c * 16, 0)
+        pz_store32(frameLockWord, 0)
     }
 
     /// Pages returned to the kernel by compaction (zram's pages_compacted).

@@ -88,7 +88,7 @@ public struct SiteTable: @unchecked Sendable {
 
     public func lockForFork() { pz_mutex_lock(lock) }
     public func unlockAfterFork() { pz_mutex_unlock(lock) }
-    public func resetLockInChild() { pz_store32(lock, 0) }
+    @_noLocks public func resetLockInChild() { pz_store32(lock, 0) }
 }
 
 /// Mapped ranges and the site each came from: sorted, disjoint, not merged.

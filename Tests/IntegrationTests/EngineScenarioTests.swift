@@ -35,6 +35,15 @@ import Testing
         }
     }
 
+    @Test func forkOfAThreadedProgramWhoseThreadStacksAreHeld() throws {
+        // glibc walks every thread descriptor in the child before any atfork
+        // handler runs (the redis BGSAVE crash): they must be back by then.
+        let r = Harness.run([try Harness.program("forkthreads")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.int("children_ok") == 1)
+        #expect((r.int("stack_pages_stored") ?? 0) > 0, "the stacks were really held: \(r.stdout)")
+    }
+
     @Test func unmapRemapAndDropOverHeldPages() throws {
         let r = Harness.run([try Harness.program("mapops")], preload: true)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")

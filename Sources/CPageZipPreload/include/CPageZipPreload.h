@@ -25,13 +25,25 @@ enum {
 extern volatile int pz_preload_state;
 /** Reads / sets pz_preload_state (for Swift, which may not touch C globals). */
 int pz_preload_get_state(void) __attribute__((swift_attr("@_noLocks")));
-void pz_preload_set_state(int state);
+void pz_preload_set_state(int state) __attribute__((swift_attr("@_noLocks")));
 
 /** The real libc functions behind the interposers (NULL until resolved). */
 long pz_real_madvise(uintptr_t addr, size_t len, int advice);
 
 /** Turns call-site capture in the mmap interposer on or off (PAGEZIP_SITES). */
 void pz_preload_set_sites(int enabled);
+
+/**
+ * glibc's lists of thread descriptors (GL(dl_stack_used), GL(dl_stack_cache)),
+ * which fork walks in the child before any atfork handler runs.  The probe
+ * finds them once (at boot) by creating a thread and looking for lists that
+ * hold it; returns 0 when found.  The touch reads every descriptor on them
+ * with process_vm_readv (so a racing thread exit can never crash the host),
+ * which brings any held descriptor page back.  Returns descriptors touched,
+ * or -1 when the lists are unknown.
+ */
+int pz_preload_thread_lists_probe(void);
+long pz_preload_thread_lists_touch(void);
 
 /** Writes "symbol+0xoff (library)" (or "library+0xoff") for a code address
  * into buf via dladdr(3); returns 0, or -1 when the address is unknown. */
@@ -54,6 +66,8 @@ void pz_engine_cold_hint(uintptr_t addr, size_t len);
 int pz_engine_drop_begin(uintptr_t addr, size_t len);
 void pz_engine_drop_end(int token);
 void pz_engine_note_advice(uintptr_t addr, size_t len, int advice);
+/** In a fork child, runs pagezip's child work once, before any other child handler. */
+void pz_engine_fork_child_first(void);
 
 #ifdef __cplusplus
 }
