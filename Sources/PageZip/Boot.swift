@@ -98,7 +98,7 @@ func openAndHandshake() -> (Int32, String?) {
         if pz_uffd_api(fd, requiredFeatures, &features, &ioctls) == 0 {
             bootOrigin = origin
             bootFeatures = features
-            return (fd, nil)
+            return (pz_preload_own_fd(fd), nil)
         }
         _ = pz_sys_close(fd)
     }

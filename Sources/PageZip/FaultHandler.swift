@@ -36,7 +36,7 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
     pz_set_thread_name(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self))
     let e = E
     let uffd = e.pointee.uffd
-    let wakeFd = e.pointee.wakeFd
+    var wakeFd = e.pointee.wakeFd
     let mapLock = e.pointee.word(.mapLock)
     while true {
         var r0: Int16 = 0
@@ -46,7 +46,19 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
             if n != -EINTR { pz_sys_sleep_ns(1_000_000) }
             continue
         }
-        if r1 != 0 {
+        if r0 & 0x20 != 0 {
+            // POLLNVAL: the host closed the userfaultfd with a raw system call
+            // (libc's close/close_range/closefrom cannot).  The kernel has
+            // unregistered everything; nothing is left to serve.
+            logLine(.error, e.pointee.handlerLog) { w in
+                w.append("the program closed pagezip's userfaultfd behind libc's back; pages held until now are lost")
+            }
+            pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
+            var never: UInt32 = 0
+            while true { pz_futex_wait(&never, 0, 0) }
+        }
+        if r1 & 0x20 != 0 { wakeFd = -1 }
+        if r1 != 0 && wakeFd >= 0 {
             var value: UInt64 = 0
             _ = pz_sys_read(wakeFd, &value, 8)
         }

@@ -106,7 +106,11 @@ private func reinitializeInChild() {
     pz_store32(seqs + Word.poolSeq.rawValue * 16, 0)
     pz_store32(seqs + Word.eventSeq.rawValue * 16, 0)
     // The parent's descriptors manage the parent's memory: never use them here.
-    if e.pointee.wakeFd >= 0 { _ = pz_sys_close(e.pointee.wakeFd) }
+    if e.pointee.wakeFd >= 0 {
+        pz_preload_disown_fd(e.pointee.wakeFd)
+        _ = pz_sys_close(e.pointee.wakeFd)
+    }
+    pz_preload_disown_fd(e.pointee.uffd)
     _ = pz_sys_close(e.pointee.uffd)
     e.pointee.wakeFd = -1
     e.pointee.uffd = -1
@@ -151,7 +155,7 @@ private func openChildUserfaultfd() -> Int32 {
         _ = pz_sys_close(fd)
         return Int32(truncatingIfNeeded: r)
     }
-    return fd
+    return pz_preload_own_fd(fd)
 }
 
 @_noLocks

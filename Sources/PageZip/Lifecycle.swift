@@ -39,7 +39,7 @@ func startHandler() -> Bool {
     if pz_load32(e.pointee.word(.handlerRunning)) == 1 { return true }
     let efd = pz_sys_eventfd(0, 0o2000000 | 0o4000)   // EFD_CLOEXEC | EFD_NONBLOCK
     guard efd >= 0 else { return startFailed(.handler, Int(-efd)) }
-    e.pointee.wakeFd = Int32(efd)
+    e.pointee.wakeFd = pz_preload_own_fd(Int32(efd))
     let r = pz_uffd_register(e.pointee.uffd, e.pointee.staging, e.pointee.stagingSlots << 12)
     guard r == 0 else { return startFailed(.staging, -r) }
     let err = pz_raw_thread_start({ faultHandlerMain($0) }, nil, e.pointee.handlerStack, Engine.stackSize,

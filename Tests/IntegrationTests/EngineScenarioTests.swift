@@ -44,6 +44,12 @@ import Testing
         #expect((r.int("stack_pages_stored") ?? 0) > 0, "the stacks were really held: \(r.stdout)")
     }
 
+    @Test func closingEveryDescriptorKeepsPagezipsOwn() throws {
+        let r = Harness.run([try Harness.program("closefds")], preload: true)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.value("closefds") == "ok")
+    }
+
     @Test func unmapRemapAndDropOverHeldPages() throws {
         let r = Harness.run([try Harness.program("mapops")], preload: true)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")

@@ -22,7 +22,7 @@ import Testing
             guard f.count == 3, f[1] == "T" || f[1] == "D" || f[1] == "W" else { return nil }
             return String(f[2])
         })
-        #expect(exported == ["mmap", "mmap64", "munmap", "mremap", "madvise", "__register_atfork",
+        #expect(exported == ["mmap", "mmap64", "munmap", "mremap", "madvise", "__register_atfork", "close", "close_range", "closefrom", "dup2", "dup3",
                              "pagezip_pageout", "pagezip_get_stats", "pagezip_active", "pagezip_version", "pagezip_compact"],
                 "\(exported.sorted())")
     }

@@ -45,6 +45,11 @@ void pz_preload_set_sites(int enabled);
 int pz_preload_thread_lists_probe(void);
 long pz_preload_thread_lists_touch(void);
 
+/** Moves a descriptor pagezip owns to a high number and shields it from the
+ * host's close/close_range/closefrom/dup2/dup3; returns the new number. */
+int pz_preload_own_fd(int fd) __attribute__((swift_attr("@_noLocks")));
+void pz_preload_disown_fd(int fd) __attribute__((swift_attr("@_noLocks")));
+
 /** Writes "symbol+0xoff (library)" (or "library+0xoff") for a code address
  * into buf via dladdr(3); returns 0, or -1 when the address is unknown. */
 int pz_preload_symbolize(uintptr_t address, char *buf, size_t len);

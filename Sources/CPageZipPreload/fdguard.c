@@ -1,0 +1,103 @@
+/*
+ * pagezip's own descriptors (the userfaultfd, the handler's eventfd, the stats
+ * socket) must survive a host that closes everything it did not open:
+ * daemons call closefrom(3), close_range(3, ~0U) or loop close() over all
+ * numbers.  Closing the userfaultfd would unregister every held range and
+ * the pages would read as zeros.  So the descriptors move to high numbers
+ * when created, and close/close_range/closefrom skip them: to the host they
+ * look already closed (EBADF), which is what a loop that closes "everything
+ * else" expects.  dup2/dup3 onto one of them fails with EBUSY.
+ */
+#include "CPageZipPreload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PZ_MAX_FDS 8
+static int owned[PZ_MAX_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1};
+
+static int is_owned(int fd) {
+    if (fd < 0) return 0;
+    for (int i = 0; i < PZ_MAX_FDS; i++)
+        if (__atomic_load_n(&owned[i], __ATOMIC_RELAXED) == fd) return 1;
+    return 0;
+}
+
+int pz_preload_own_fd(int fd) {
+    if (fd < 0) return fd;
+    struct rlimit rl;
+    long floor = 512;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 1024)
+        floor = (long)rl.rlim_cur - 64;
+    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+    if (high < 0) high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100);
+    if (high >= 0) {
+        syscall(SYS_close, fd);
+        fd = (int)high;
+    }
+    for (int i = 0; i < PZ_MAX_FDS; i++) {
+        int expected = -1;
+        if (__atomic_compare_exchange_n(&owned[i], &expected, fd, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) break;
+    }
+    return fd;
+}
+
+void pz_preload_disown_fd(int fd) {
+    for (int i = 0; i < PZ_MAX_FDS; i++) {
+        int expected = fd;
+        __atomic_compare_exchange_n(&owned[i], &expected, -1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
+}
+
+int close(int fd) {
+    if (is_owned(fd)) {
+        errno = EBADF;
+        return -1;
+    }
+    return (int)syscall(SYS_close, fd);
+}
+
+int close_range(unsigned int first, unsigned int last, int flags) {
+    /* Close the stretches between pagezip's descriptors. */
+    unsigned int from = first;
+    for (;;) {
+        unsigned int next = last;
+        int found = 0;
+        for (int i = 0; i < PZ_MAX_FDS; i++) {
+            int o = __atomic_load_n(&owned[i], __ATOMIC_RELAXED);
+            if (o >= 0 && (unsigned int)o >= from && (unsigned int)o <= last && (!found || (unsigned int)o < next)) {
+                next = (unsigned int)o;
+                found = 1;
+            }
+        }
+        if (!found) return (int)syscall(SYS_close_range, from, last, flags);
+        if (next > from) {
+            long r = syscall(SYS_close_range, from, next - 1, flags);
+            if (r != 0) return (int)r;
+        }
+        if (next == last || next == ~0u) return 0;
+        from = next + 1;
+    }
+}
+
+void closefrom(int lowfd) { close_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u, 0); }
+
+int dup2(int oldfd, int newfd) {
+    if (is_owned(newfd)) {
+        errno = EBUSY;
+        return -1;
+    }
+    return (int)syscall(SYS_dup2, oldfd, newfd);
+}
+
+int dup3(int oldfd, int newfd, int flags) {
+    if (is_owned(newfd)) {
+        errno = EBUSY;
+        return -1;
+    }
+    return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
