@@ -157,6 +157,7 @@ func buildEngine(_ config: Config) -> String? {
     let zeroPage = take(4096, align: 4096)
     let handlerEvents = take(1024 * MemoryLayout<pz_event>.stride).bindMemory(to: pz_event.self, capacity: 1024)
     let handlerLog = take(LineWriter.capacity)
+    let handlerTaken = take(64 * 8).bindMemory(to: UInt64.self, capacity: 64)
     let mappingCapacity = 65536
     let workerScratch = WorkerScratch(
         compressed: take(8192, align: 4096),
@@ -226,6 +227,7 @@ func buildEngine(_ config: Config) -> String? {
                            coldAgeSeconds: config.coldAgeSeconds, targetRSS: config.targetRSSBytes,
                            reclaimCPUPercent: config.reclaimCPUPercent,
                            refaultBudgetPercent: config.refaultBudgetPercent),
+        handlerTaken: handlerTaken,
         deferredFrees: deferredFrees,
         metaReservation: meta, poolReservation: poolRes, entryReservation: entryRes,
         stagingReservation: stagingRes))

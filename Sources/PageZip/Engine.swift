@@ -115,6 +115,8 @@ struct Engine {
     var tunables = Tunables()
 
     // Fault-handler-private state.
+    var faultStartNs: UInt64 = 0
+    var handlerTaken: UnsafeMutablePointer<UInt64>   // entries taken out during a fill, 64
     var nextSequentialPage: UInt = 0
     var sequentialWindow: Int = 1
     // Store-worker-private state.

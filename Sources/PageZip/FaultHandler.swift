@@ -38,14 +38,24 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
     let uffd = e.pointee.uffd
     var wakeFd = e.pointee.wakeFd
     let mapLock = e.pointee.word(.mapLock)
+    var spinUntil: UInt64 = 0
     while true {
         var r0: Int16 = 0
         var r1: Int16 = 0
-        let n = pz_sys_poll2(uffd, wakeFd, -1, &r0, &r1)
-        if n < 0 {
-            if n != -EINTR { pz_sys_sleep_ns(1_000_000) }
-            continue
+        // After serving faults, look again without sleeping for a short while:
+        // a program touching held pages faults in bursts, and waking a sleeping
+        // handler on an idle CPU costs more than serving the fault (in a VM,
+        // twice the fault time).  Bounded: 40 us of polling per burst.
+        var n = 0
+        if spinUntil != 0 {
+            while true {
+                n = pz_sys_poll2(uffd, wakeFd, 0, &r0, &r1)
+                if n != 0 || pz_now_ns() >= spinUntil { break }
+                pz_cpu_relax()
+            }
+            spinUntil = 0
         }
+        if n == 0 { n = pz_sys_poll2(uffd, wakeFd, -1, &r0, &r1) }
         if r0 & 0x20 != 0 {
             // POLLNVAL: the host closed the userfaultfd with a raw system call
             // (libc's close/close_range/closefrom cannot).  The kernel has
@@ -64,9 +74,11 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
         }
         applyDeferredFrees()
         if r0 != 0 {
+            let before = e.pointee.counters.get(.faults)
             pz_rw_lock_exclusive(mapLock)
             drainMessages()
             pz_rw_unlock_exclusive(mapLock)
+            if e.pointee.counters.get(.faults) != before { spinUntil = pz_now_ns() &+ 40_000 }
         }
     }
 }
@@ -158,6 +170,7 @@ func handleFault(_ address: UInt, write: Bool) -> Outcome {
     let e = E
     let page = address & ~4095
     let start = pz_now_ns()
+    e.pointee.faultStartNs = start
     e.pointee.counters.add(.faults)
     let outcome: Outcome
     if e.pointee.stagingReservation.contains(page) {
@@ -181,9 +194,9 @@ func handleFault(_ address: UInt, write: Bool) -> Outcome {
         }
     }
     if case .done = outcome {
-        let ns = pz_now_ns() &- start
-        e.pointee.faultLatency.record(ns)
-        e.pointee.counters.add(.faultNanos, ns)
+        // Restores record their latency before handing the page over; the
+        // total time (with the hand-over) goes to fault_ns.
+        e.pointee.counters.add(.faultNanos, pz_now_ns() &- start)
     }
     return outcome
 }
@@ -246,14 +259,7 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false)
         if !next.isZeroPage { allZero = false }
         n += 1
     }
-    // Fill without waking, free the entries, then wake: once the faulting
-    // thread runs again the page is no longer held (pool, counters, stats).
-    let dontWake = UInt64(PZ_UFFD_MODE_DONTWAKE)
-    var done: Int64 = 0
-    let r: Int
-    if allZero {
-        r = pz_uffd_zeropage(e.pointee.uffd, page, n << 12, dontWake, &done)
-    } else {
+    if !allZero {
         let buf = e.pointee.handlerScratch
         var i = 0
         while i < n {
@@ -280,26 +286,54 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false)
             }
             i += 1
         }
-        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: buf), n << 12, dontWake, &done)
     }
-    let filled = done > 0 ? Int(done) >> 12 : 0
-    if r == 0 || filled > 0 {
-        // On a partial fill (r == -EAGAIN with done > 0) the faulting page is
-        // in; the neighbours not filled stay held.
-        let count = r == 0 ? n : filled
-        for i in 0..<count {
-            let p = page + UInt(i) << 12
-            releaseEntry(p, e.pointee.entries.exchange(p, .empty))
+    // The faulting thread must find the pages gone from pagezip (stats, pool)
+    // the moment it runs again, and waking it from the fill itself saves a
+    // separate UFFDIO_WAKE (and the preemption inside it).  So the entries
+    // leave the table first and are put back if the fill fails.  In a fork
+    // window the other order is kept: a child copying memory between the two
+    // steps must never see a page that is neither held nor present.
+    let early = pz_load32(e.pointee.word(.forkSafe)) == 0
+    let taken = e.pointee.handlerTaken
+    for i in 0..<n {
+        let p = page + UInt(i) << 12
+        taken[i] = early ? e.pointee.entries.exchange(p, .empty).bits : e.pointee.entries.load(p).bits
+        if early { uncount(Entry(bits: taken[i])) }
+    }
+    if forFault { e.pointee.faultLatency.record(pz_now_ns() &- e.pointee.faultStartNs) }
+    let mode = early ? UInt64(0) : UInt64(PZ_UFFD_MODE_DONTWAKE)
+    var done: Int64 = 0
+    let r: Int
+    if allZero {
+        r = pz_uffd_zeropage(e.pointee.uffd, page, n << 12, mode, &done)
+    } else {
+        r = pz_uffd_copy(e.pointee.uffd, page, UInt(bitPattern: e.pointee.handlerScratch), n << 12, mode, &done)
+    }
+    let filled = r == 0 ? n : (done > 0 ? Int(done) >> 12 : 0)
+    for i in 0..<n {
+        let p = page + UInt(i) << 12
+        let ent = Entry(bits: taken[i])
+        if i < filled {
+            if early {
+                if !ent.isZeroPage { freeObject(ent.handle) }
+            } else {
+                releaseEntry(p, e.pointee.entries.exchange(p, .empty))
+            }
+        } else if early {
+            e.pointee.entries.store(p, ent)   // not filled: still held
+            recount(ent)
         }
+    }
+    if filled > 0 {
+        if !early { _ = pz_uffd_wake(e.pointee.uffd, page, filled << 12) }
         if forFault, let history = e.pointee.history {
             // Only the page that faulted shows use; neighbours came along.
             history.noteRefault(page, now: engineSeconds(), soon: effectiveColdAgeSeconds())
         }
-        _ = pz_uffd_wake(e.pointee.uffd, page, count << 12)
         if forFault {
-            e.pointee.counters.add(.refaults, UInt64(count))
-            if count > 1 { e.pointee.counters.add(.faultAroundPages, UInt64(count - 1)) }
-            e.pointee.nextSequentialPage = page + UInt(count) << 12
+            e.pointee.counters.add(.refaults, UInt64(filled))
+            if filled > 1 { e.pointee.counters.add(.faultAroundPages, UInt64(filled - 1)) }
+            e.pointee.nextSequentialPage = page + UInt(filled) << 12
         }
         return .done
     }
@@ -341,16 +375,21 @@ func decodeInto(_ ent: Entry, _ dst: UnsafeMutableRawPointer) -> Bool {
 func restoreFromStaging(_ page: UInt, _ entry: Entry) -> Outcome {
     let e = E
     let src = e.pointee.staging + UInt(entry.slot) << 12
+    // Take the entry first (the worker then discards its copy), and put it
+    // back if the fill fails; in a fork window keep the entry until it is in.
+    let early = pz_load32(e.pointee.word(.forkSafe)) == 0
+    if early { e.pointee.entries.store(page, .empty) }
     var done: Int64 = 0
-    let r = pz_uffd_copy(e.pointee.uffd, page, src, 4096, UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
+    let r = pz_uffd_copy(e.pointee.uffd, page, src, 4096, early ? 0 : UInt64(PZ_UFFD_MODE_DONTWAKE), &done)
     if r == 0 || r == -EEXIST {
-        _ = e.pointee.entries.compareExchange(page, expected: entry, desired: .empty)
+        if !early { e.pointee.entries.store(page, .empty) }
         e.pointee.counters.add(.refaults)
         // Touched while being stored: as hot as a page gets.
         e.pointee.history?.noteRefault(page, now: engineSeconds(), soon: UInt32.max)
-        _ = pz_uffd_wake(e.pointee.uffd, page, 4096)
+        if !early || r != 0 { _ = pz_uffd_wake(e.pointee.uffd, page, 4096) }
         return .done
     }
+    if early { e.pointee.entries.store(page, entry) }
     return finishFill(page, r, 4096)
 }
 
@@ -359,17 +398,39 @@ func restoreFromStaging(_ page: UInt, _ entry: Entry) -> Outcome {
 @_noLocks
 func releaseEntry(_ page: UInt, _ ent: Entry) {
     guard ent.isStored else { return }
+    uncount(ent)
+    if !ent.isZeroPage { freeObject(ent.handle) }
+}
+
+/// Takes a held page out of the gauges (the pool object is freed separately).
+@_noLocks
+func uncount(_ ent: Entry) {
     let e = E
     let c = e.pointee.counters
     c.sub(.storedPages)
     if ent.isZeroPage {
         c.sub(.samePages)
     } else {
-        freeObject(ent.handle)
         c.sub(.comprDataSize, UInt64(ent.objectLength))
         if ent.isRaw { c.sub(.hugePages) }
     }
     e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
+}
+
+/// Puts a held page back into the gauges (a fill that failed).
+@_noLocks
+func recount(_ ent: Entry) {
+    let e = E
+    let c = e.pointee.counters
+    c.add(.storedPages)
+    if ent.isZeroPage {
+        c.add(.samePages)
+    } else {
+        c.add(.comprDataSize, UInt64(ent.objectLength))
+        if ent.isRaw { c.add(.hugePages) }
+    }
+    e.pointee.groups.charge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
+    e.pointee.groups.unchargeStoredTotal(ent.group)
 }
 
 /// Frees a pool object, unless a fork is being prepared: then the free waits

@@ -66,5 +66,5 @@ func siteReports() -> [SiteReport] {
 func symbolize(_ address: UInt) -> String {
     var buf = [CChar](repeating: 0, count: 512)
     guard pz_preload_symbolize(address, &buf, buf.count) == 0 else { return "?" }
-    return String(cString: buf)
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

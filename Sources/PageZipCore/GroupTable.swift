@@ -137,6 +137,12 @@ public struct GroupTable: @unchecked Sendable {
         _ = pz_sub64(r + GroupTable.rComprBytes, bytes)
     }
 
+    /// Undoes the stored-total half of `charge` (a page put back, not newly stored).
+    @_noLocks @inline(__always)
+    public func unchargeStoredTotal(_ id: UInt16) {
+        _ = pz_sub64(record(id) + GroupTable.rStoredTotal, 1)
+    }
+
     /// Whether adding `bytes` keeps the group under its pool limit (0 = none).
     @_noLocks
     public func admits(_ id: UInt16, bytes: UInt64) -> Bool {

@@ -87,9 +87,16 @@ public struct Pool: @unchecked Sendable {
         control = p.bindMemory(to: UInt64.self, capacity: 16)
         frameLockWord = (p + 1024).bindMemory(to: UInt32.self, capacity: 1)
         classMap = (p + 4096).bindMemory(to: UInt16.self, capacity: Pool.classCount + 1)
+        // Shapes once, merged classes from the top down: linear, not quadratic.
+        var shapes = [(pages: Int, objects: Int)](repeating: (0, 0), count: Pool.classCount + 2)
+        for c in 1...Pool.classCount { shapes[c] = Pool.geometry(sizeClass: c) }
+        var merged = Pool.classCount
+        for c in stride(from: Pool.classCount, through: 1, by: -1) {
+            if c == Pool.classCount || shapes[c] != shapes[c + 1] { merged = c }
+            classMap[c] = UInt16(merged)
+        }
         for c in 1...Pool.classCount {
-            classMap[c] = UInt16(Pool.mergedClass(c))
-            let (pages, objs) = Pool.geometry(sizeClass: c)
+            let (pages, objs) = shapes[c]
             let w = classWords + c * 8
             w[Pool.wSize] = UInt64(c * 16)
             w[Pool.wObjsPerSlab] = UInt64(objs)
