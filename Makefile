@@ -4,7 +4,7 @@
 
 SWIFT ?= swift
 BUILD := .build/release
-DEPS := liblz4-dev libunwind-dev pkg-config
+DEPS := liblz4-dev libunwind-dev libstdc++-12-dev pkg-config
 # Programs the integration tests run under pagezip (Debian) and their clients (PyPI).
 TEST_DEPS := memcached redis-server
 PY_DEPS := pymemcache redis
@@ -16,7 +16,7 @@ all: build
 # System packages the build links against (Debian/Ubuntu).  Needs root; prints
 # the command otherwise.
 setup:
-	@if pkg-config --exists liblz4 libunwind 2>/dev/null; then :; \
+	@if pkg-config --exists liblz4 libunwind 2>/dev/null && [ -f "$$(gcc -print-file-name=libstdc++.a)" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  (apt-get install -y $(DEPS) >/dev/null 2>&1 || \
 	   (apt-get update >/dev/null && apt-get install -y $(DEPS) >/dev/null)) && echo "setup: installed $(DEPS)"; \

@@ -8,8 +8,13 @@
  * while the fault handler is still serving, which brings every descriptor
  * page back (and the parked store worker cannot take it again before fork).
  * The lists live in ld.so's _rtld_global, whose layout varies across glibc
- * versions: the probe finds both heads, and the offset of the list node in
- * struct pthread, by creating a thread and searching for lists that hold it.
+ * versions.  The probe creates no thread (a second pthread switches glibc's
+ * stdio and malloc to locked mode for good: getc() ran 5x slower): it finds
+ * the list that holds the main thread's descriptor, GL(dl_stack_user), and
+ * with it the offset of the list node in struct pthread; glibc 2.34 and later
+ * declare dl_stack_used right before it and dl_stack_cache right after, and
+ * both are checked by walking them (every element must be a descriptor whose
+ * TCB points to itself) before they are trusted.
  * Reads go through process_vm_readv on ourselves, so a list changing under a
  * racing thread exit yields EFAULT, never a crash of the host.
  */
@@ -31,28 +36,25 @@ static int read_word(uintptr_t addr, uintptr_t *out) {
     return n == (long)sizeof *out ? 0 : -1;
 }
 
-static int gate[2];
-static void *probe_thread(void *arg) {
-    (void)arg;
-    char c;
-    while (read(gate[0], &c, 1) < 0) {}
-    return 0;
-}
-
-/* A circular list head in [base, base+size) whose only element is the node
- * of descriptor pd: head->next == head->prev == node, node->next == head. */
-static uintptr_t find_head(uintptr_t base, size_t size, uintptr_t pd, uintptr_t *offset, uintptr_t skip) {
-    for (size_t i = 0; i + 16 <= size; i += 8) {
-        uintptr_t head = base + i;
-        if (head == skip) continue;
-        uintptr_t next = *(uintptr_t *)head, prev = *(uintptr_t *)(head + 8);
-        if (next != prev || next < pd || next - pd >= 0x2000) continue;
-        uintptr_t back;
-        if (read_word(next, &back) != 0 || back != head) continue;
-        *offset = next - pd;
-        return head;
+/* Walks the circular list at head (at most limit nodes).  Returns the number
+ * of elements, or -1 if it does not close or an element is not a thread
+ * descriptor (x86_64 tcbhead_t: tcb and self both point to the descriptor).
+ * With want != 0, *hit is set when a node lies within [want, want + 8 KiB). */
+static long walk_list(uintptr_t head, uintptr_t offset, long limit, uintptr_t want, uintptr_t *hit) {
+    uintptr_t node;
+    long n = 0;
+    if (read_word(head, &node) != 0) return -1;
+    while (node != head) {
+        if (++n > limit) return -1;
+        if (want) {
+            if (node >= want && node - want < 0x2000) *hit = node;
+        } else {
+            uintptr_t pd = node - offset, tcb, self;
+            if (read_word(pd, &tcb) != 0 || read_word(pd + 16, &self) != 0 || tcb != pd || self != pd) return -1;
+        }
+        if (read_word(node, &node) != 0) return -1;
     }
-    return 0;
+    return n;
 }
 
 int pz_preload_thread_lists_probe(void) {
@@ -60,28 +62,23 @@ int pz_preload_thread_lists_probe(void) {
     Dl_info info;
     const ElfW(Sym) *sym = 0;
     if (!rtld || !dladdr1(rtld, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || sym->st_size < 64) return -1;
-    if (pipe(gate) != 0) return -1;
-    pthread_t t;
-    if (pthread_create(&t, 0, probe_thread, 0) != 0) {
-        close(gate[0]);
-        close(gate[1]);
-        return -1;
+    /* Only the main thread's descriptor is known to sit on dl_stack_user. */
+    if (syscall(SYS_gettid) != (long)getpid()) return -1;
+    uintptr_t base = (uintptr_t)rtld, size = sym->st_size, pd = (uintptr_t)pthread_self();
+    for (uintptr_t head = base + 16; head + 32 <= base + size; head += 8) {
+        /* The main thread was the first on the list: it is next or prev. */
+        uintptr_t next = *(uintptr_t *)head, prev = *(uintptr_t *)(head + 8), hit = 0;
+        if (!(next >= pd && next - pd < 0x2000) && !(prev >= pd && prev - pd < 0x2000)) continue;
+        if (walk_list(head, 0, 64, pd, &hit) < 1 || !hit) continue;
+        uintptr_t offset = hit - pd;
+        if (walk_list(head, offset, 64, 0, 0) < 1) continue;
+        if (walk_list(head - 16, offset, 100000, 0, 0) < 0 || walk_list(head + 16, offset, 100000, 0, 0) < 0) continue;
+        used_head = head - 16;
+        cache_head = head + 16;
+        node_offset = offset;
+        return 0;
     }
-    uintptr_t pd = (uintptr_t)t, off = 0;
-    used_head = find_head((uintptr_t)rtld, sym->st_size, pd, &off, 0);
-    node_offset = off;
-    (void)!write(gate[1], "x", 1);
-    pthread_join(t, 0);
-    close(gate[0]);
-    close(gate[1]);
-    /* The joined thread's stack is now on the cache list. */
-    uintptr_t off2 = 0;
-    cache_head = find_head((uintptr_t)rtld, sym->st_size, pd, &off2, used_head);
-    if (!used_head || !cache_head || off2 != node_offset) {
-        used_head = cache_head = 0;
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
 static long touch_list(uintptr_t head) {
