@@ -138,7 +138,7 @@ enum Harness {
         // The handler must exist before the process can exit.
         let done = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in done.signal() }
-        do { try p.run() } catch {
+        do { try launch(p) } catch {
             return RunResult(status: -1, stdout: "", stderr: "cannot start \(args[0]): \(error)", timedOut: false)
         }
         // A watchdog, not synchronisation: a hung host must fail the test, not CI.
@@ -156,6 +156,17 @@ enum Harness {
     }
 
     static var isRoot: Bool { geteuid() == 0 }
+
+    /// Starts p with no signal blocked, as from a shell.  A child inherits the
+    /// spawning thread's mask, and swift-testing runs tests on pool threads
+    /// that block most signals: a server started from one ignored SIGTERM.
+    static func launch(_ p: Process) throws {
+        var none = sigset_t(), old = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        try p.run()
+    }
 
     /// A local user without rights to /dev/userfaultfd, created if needed.
     static func unprivilegedUser() -> String? {

@@ -36,13 +36,21 @@ enum Servers {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
-        try p.run()
+        try Harness.launch(p)
         return p
     }
 
+    /// SIGTERM, then SIGKILL if the server has not exited 30 s later (a
+    /// watchdog, not synchronisation: a stuck server must not hang CI).
     static func stop(_ p: Process) {
-        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
-        p.waitUntilExit()
+        let done = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in done.signal() }
+        guard p.isRunning else { return }
+        kill(p.processIdentifier, SIGTERM)
+        if done.wait(timeout: .now() + 30) == .timedOut {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
     }
 
     static func python(_ script: String, _ args: [String], env: [String: String] = [:], preload: Bool = false) -> RunResult {

@@ -32,7 +32,8 @@ int main(void) {
     pageout(mapped, pages * PAGE);
     pageout(heap, 64 * PAGE);
     struct pagezip_stats before = stats();
-    printf("parent_held=%lu\n", (unsigned long)before.stored_pages);
+    printf("parent_held=%lu expected_held=%lu\n", (unsigned long)before.stored_pages,
+           (unsigned long)(pages + 64 - boundary_pages(heap, 64 * PAGE)));
 
     /* 1. A child reads every page; then writes its own copy and pages it out. */
     pid_t pid = fork();
