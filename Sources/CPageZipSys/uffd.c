@@ -85,6 +85,41 @@ long pz_uffd_register(int fd, uintptr_t start, size_t len) {
     return raw_ioctl(fd, UFFDIO_REGISTER, &reg);
 }
 
+long pz_uffd_register_mode(int fd, uintptr_t start, size_t len, uint64_t mode) {
+    struct uffdio_register reg = {.range = {.start = start, .len = len}, .mode = mode};
+    return raw_ioctl(fd, UFFDIO_REGISTER, &reg);
+}
+
+/* From linux/fs.h of Linux >= 6.7, which the build host's headers may predate. */
+struct pz_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PZ_PAGEMAP_SCAN _IOWR('f', 16, struct pz_pm_scan_arg)
+#define PZ_PM_SCAN_WP_MATCHING (1ULL << 0)
+#define PZ_PAGE_IS_WRITTEN (1ULL << 1)
+#define PZ_PAGE_IS_PRESENT (1ULL << 3)
+#define PZ_PAGE_IS_SWAPPED (1ULL << 4)
+#define PZ_PAGE_IS_HUGE (1ULL << 6)
+
+long pz_pagemap_scan_written(int fd, uintptr_t start, uintptr_t end, pz_page_region *vec, size_t vec_len, bool protect) {
+    struct pz_pm_scan_arg a = {
+        .size = sizeof a,
+        .flags = protect ? PZ_PM_SCAN_WP_MATCHING : 0,
+        .start = start,
+        .end = end,
+        .vec = (uint64_t)(uintptr_t)vec,
+        .vec_len = vec_len,
+        /* written and not huge ... */
+        .category_inverted = PZ_PAGE_IS_HUGE,
+        .category_mask = PZ_PAGE_IS_WRITTEN | PZ_PAGE_IS_HUGE,
+        /* ... among pages that exist, so holes get no markers */
+        .category_anyof_mask = PZ_PAGE_IS_PRESENT | PZ_PAGE_IS_SWAPPED,
+        .return_mask = PZ_PAGE_IS_WRITTEN,
+    };
+    return raw_ioctl(fd, PZ_PAGEMAP_SCAN, &a);
+}
+
 long pz_uffd_unregister(int fd, uintptr_t start, size_t len) {
     struct uffdio_range range = {.start = start, .len = len};
     return raw_ioctl(fd, UFFDIO_UNREGISTER, &range);

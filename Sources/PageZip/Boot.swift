@@ -39,7 +39,8 @@ public func engineBoot() {
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
         return
     }
-    if let reason = openUserfaultfd() {
+    let wantWriteTracking = config.reclaimMode == .auto && config.trackWrites
+    if let reason = openUserfaultfd(writeTracking: wantWriteTracking) {
         if level >= .warn { writeStderr("pagezip: not compressing: \(reason); the program runs unchanged\n") }
         pz_preload_set_state(Int32(PZ_STATE_PASSTHROUGH))
         return
@@ -63,12 +64,14 @@ public func engineBoot() {
         let via = E.pointee.uffdOrigin == Int32(PZ_UFFD_VIA_DEVICE.rawValue) ? "/dev/userfaultfd" : "userfaultfd(2)"
         writeStderr("pagezip: active (pid \(getpid()), \(via), pool limit \(config.poolMaxBytes >> 20) MiB)\n")
     }
-    statsServerStartAtBoot(); statsServerStartOnFirstUse()  // TEMPORARY (stats): until ensureStarted/startReclaimer call statsServerStartOnFirstUse()
+    statsServerStartAtBoot()  // TEMPORARY (stats): the lead wires this; see StatsServer.swift for statsServerStartOnFirstUse()
 }
 
 nonisolated(unsafe) var bootUffd: Int32 = -1
 nonisolated(unsafe) var bootOrigin: Int32 = 0
 nonisolated(unsafe) var bootFeatures: UInt64 = 0
+/// UFFD_FEATURE_WP_ASYNC was granted: auto reclaim can track writes.
+nonisolated(unsafe) var bootWriteTracking = false
 
 var requiredFeatures: UInt64 { requiredFeaturesValue() }
 
@@ -80,33 +83,42 @@ func requiredFeaturesValue() -> UInt64 {
 
 /// Opens the userfaultfd and completes the API handshake.  Returns nil, or
 /// why pagezip cannot work, phrased for the one-line message.
-func openUserfaultfd() -> String? {
-    let (fd, problem) = openAndHandshake()
-    if let problem { return problem }
+func openUserfaultfd(writeTracking: Bool) -> String? {
+    // Write tracking is optional (Linux >= 6.7): a kernel without
+    // UFFD_FEATURE_WP_ASYNC refuses the whole handshake, so ask again without it.
+    if writeTracking, let fd = openAndHandshake(UInt64(PZ_UFFD_FEATURE_WP_ASYNC)) {
+        bootUffd = fd
+        bootWriteTracking = true
+        return nil
+    }
+    guard let fd = openAndHandshake(0) else { return whyNoUserfaultfd() }
     bootUffd = fd
     return nil
 }
 
-/// A userfaultfd with the features pagezip needs, or the reason there is none.
-func openAndHandshake() -> (Int32, String?) {
+/// A userfaultfd with the features pagezip needs plus `extra`, or nil.
+func openAndHandshake(_ extra: UInt64) -> Int32? {
     var origin: Int32 = 0
     var deviceErrno: Int32 = 0
     let fd = pz_uffd_open(&origin, &deviceErrno)
-    if fd >= 0 {
-        var features: UInt64 = 0
-        var ioctls: UInt64 = 0
-        if pz_uffd_api(fd, requiredFeatures, &features, &ioctls) == 0 {
-            bootOrigin = origin
-            bootFeatures = features
-            return (pz_preload_own_fd(fd), nil)
-        }
-        _ = pz_sys_close(fd)
+    guard fd >= 0 else { return nil }
+    var features: UInt64 = 0
+    var ioctls: UInt64 = 0
+    if pz_uffd_api(fd, requiredFeatures | extra, &features, &ioctls) == 0 {
+        bootOrigin = origin
+        bootFeatures = features
+        return pz_preload_own_fd(fd)
     }
-    // Something is missing: ask the probe (a fresh descriptor) what, for the message.
+    _ = pz_sys_close(fd)
+    return nil
+}
+
+/// Why no userfaultfd with the needed features could be had, for the one-line message.
+func whyNoUserfaultfd() -> String {
+    // Something is missing: ask the probe (a fresh descriptor) what.
     let probe = UserfaultfdProbe.run()
-    let problem = probe.problem(kernelRelease: kernelRelease())
+    return probe.problem(kernelRelease: kernelRelease())
         ?? "the kernel refused userfaultfd features 0x\(String(requiredFeatures & ~probe.features, radix: 16))"
-    return (-1, problem)
 }
 
 func kernelRelease() -> String {
@@ -201,7 +213,11 @@ func buildEngine(_ config: Config) -> String? {
             spareStarts: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
             spareEnds: take(cap * 8).bindMemory(to: UInt.self, capacity: cap),
             spareSeen: take(cap * 4).bindMemory(to: UInt32.self, capacity: cap),
-            residency: take(ReclaimState.chunkPages, align: 4096).bindMemory(to: UInt8.self, capacity: ReclaimState.chunkPages)))
+            residency: take(ReclaimState.chunkPages, align: 4096).bindMemory(to: UInt8.self, capacity: ReclaimState.chunkPages),
+            track: WriteTrackState(
+                scanVector: take(WriteTrackState.scanCapacity * MemoryLayout<pz_page_region>.stride)
+                    .bindMemory(to: pz_page_region.self, capacity: WriteTrackState.scanCapacity),
+                log: take(LineWriter.capacity))))
         reclaim = state
     }
 
@@ -231,6 +247,7 @@ func buildEngine(_ config: Config) -> String? {
         deferredFrees: deferredFrees,
         metaReservation: meta, poolReservation: poolRes, entryReservation: entryRes,
         stagingReservation: stagingRes))
+    engine.pointee.writeTracking = bootWriteTracking
     if let h = historyReservation {
         engine.pointee.historyBase = h.base
         engine.pointee.historySize = h.size

@@ -132,6 +132,10 @@ struct Engine {
     var forkChildDonePid: Int32 = 0
     /// glibc's thread lists were found (threadlists.c); if not, thread stacks stay resident.
     var threadListsKnown = false
+    /// The userfaultfd has UFFD_FEATURE_WP_ASYNC and auto reclaim tracks
+    /// writes: every range pagezip registers is also write-protect tracked.
+    /// Set before any thread starts (boot, fork child).
+    var writeTracking = false
     var lastCompactionNs: UInt64 = 0
 
     // Our own memory, never to be tracked.
@@ -162,6 +166,12 @@ struct Engine {
         if entryReservation.base > addr && entryReservation.base < n { n = entryReservation.base }
         if stagingReservation.base > addr && stagingReservation.base < n { n = stagingReservation.base }
         return n
+    }
+
+    /// The mode every MISSING registration of the host's memory uses.
+    @inline(__always)
+    var registerMode: UInt64 {
+        writeTracking ? UInt64(PZ_UFFD_REGISTER_MODE_MISSING | PZ_UFFD_REGISTER_MODE_WP) : UInt64(PZ_UFFD_REGISTER_MODE_MISSING)
     }
 
     /// True if [start, end) touches memory that is pagezip's own.

@@ -185,7 +185,7 @@ func handleFault(_ address: UInt, write: Bool) -> Outcome {
     } else {
         let entry = e.pointee.entries.load(page)
         if entry.isStored {
-            outcome = restore(page, entry, forFault: true)
+            outcome = restore(page, entry, forFault: true, write: write)
         } else if entry.isStoring {
             outcome = restoreFromStaging(page, entry)
         } else {
@@ -233,7 +233,7 @@ func finishFill(_ page: UInt, _ r: Int, _ len: UInt) -> Outcome {
 
 /// Brings back a held page, and on sequential access its held successors.
 @_noLocks
-func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false) -> Outcome {
+func restore(_ page: UInt, _ first: Entry, forFault: Bool, write: Bool, single: Bool = false, protect: Bool = true) -> Outcome {
     let e = E
     var window = 1
     if forFault && !single {
@@ -301,7 +301,11 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false)
         if early { uncount(Entry(bits: taken[i])) }
     }
     if forFault { e.pointee.faultLatency.record(pz_now_ns() &- e.pointee.faultStartNs) }
-    let mode = early ? UInt64(0) : UInt64(PZ_UFFD_MODE_DONTWAKE)
+    var mode = early ? UInt64(0) : UInt64(PZ_UFFD_MODE_DONTWAKE)
+    // With write tracking, pages restored for a read come back write-protected:
+    // they stay "not written" until the program really writes them.
+    let protected = e.pointee.writeTracking && !write && protect && !allZero
+    if protected { mode |= UInt64(PZ_UFFD_COPY_MODE_WP) }
     var done: Int64 = 0
     let r: Int
     if allZero {
@@ -337,11 +341,15 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, single: Bool = false)
         }
         return .done
     }
+    if protected && r == -EINVAL && done <= 0 {
+        // A range registered without WP mode: restore it unprotected.
+        return restore(page, first, forFault: forFault, write: write, single: single, protect: false)
+    }
     if n > 1 && (r == -ENOENT || r == -EINVAL) {
         // The window crossed into another mapping (UFFDIO_COPY must stay in
         // one VMA): restore just the faulting page; always make progress.
         e.pointee.sequentialWindow = 1
-        return restore(page, first, forFault: forFault, single: true)
+        return restore(page, first, forFault: forFault, write: write, single: true, protect: protect)
     }
     if r == -EEXIST {
         // The page is present although we hold it: the present page wins.

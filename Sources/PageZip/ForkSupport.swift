@@ -94,8 +94,14 @@ private func reinitializeInChild() {
     e.pointee.sites.resetLockInChild()
     e.pointee.deferredCount = 0            // the parent frees them; here they simply stay allocated
     if let rs = e.pointee.reclaim {
-        rs.pointee.regionCount = 0
+        rs.pointee.regionCount = 0          // every region is new here: tracked again
         rs.pointee.cursor = 0
+        // The parent's /proc/<pid>/pagemap: scanning it would protect the parent's pages.
+        if rs.pointee.track.pagemapFd >= 0 {
+            pz_preload_disown_fd(rs.pointee.track.pagemapFd)
+            _ = pz_sys_close(rs.pointee.track.pagemapFd)
+            rs.pointee.track.pagemapFd = -1
+        }
     }
     let seqs = e.pointee.words
     // The parent was inside a pool free when memory was copied: repair it.
@@ -115,7 +121,12 @@ private func reinitializeInChild() {
     e.pointee.wakeFd = -1
     e.pointee.uffd = -1
 
-    let fd = openChildUserfaultfd()
+    var fd: Int32 = -1
+    if e.pointee.writeTracking {
+        fd = openChildUserfaultfd(UInt64(PZ_UFFD_FEATURE_WP_ASYNC))
+        if fd < 0 { e.pointee.writeTracking = false }
+    }
+    if fd < 0 { fd = openChildUserfaultfd(0) }
     guard fd >= 0 else {
         // Nothing is registered in the child yet: the pages can be written in place.
         restoreAllInPlace()
@@ -141,16 +152,16 @@ private func reinitializeInChild() {
     if e.pointee.reclaim != nil { startReclaimer() }
 }
 
-/// A userfaultfd for the child with the parent's features; -errno on failure.
+/// A userfaultfd for the child with the parent's features plus `extra`; -errno on failure.
 @_noLocks
-private func openChildUserfaultfd() -> Int32 {
+private func openChildUserfaultfd(_ extra: UInt64) -> Int32 {
     var origin: Int32 = 0
     var deviceErrno: Int32 = 0
     let fd = pz_uffd_open(&origin, &deviceErrno)
     if fd < 0 { return fd }
     var features: UInt64 = 0
     var ioctls: UInt64 = 0
-    let r = pz_uffd_api(fd, requiredFeaturesValue(), &features, &ioctls)
+    let r = pz_uffd_api(fd, requiredFeaturesValue() | extra, &features, &ioctls)
     if r != 0 {
         _ = pz_sys_close(fd)
         return Int32(truncatingIfNeeded: r)
@@ -219,13 +230,13 @@ private func reregisterInChild() {
                 continue
             }
             let stop = e.pointee.noFork.nextStart(after: p, limit: t)
-            if pz_uffd_register(e.pointee.uffd, p, Int(stop - p)) == 0 {
+            if pz_uffd_register_mode(e.pointee.uffd, p, Int(stop - p), e.pointee.registerMode) == 0 {
                 reg.insert(p, stop)
             } else {
                 // Register what still exists, page by page; drop the rest.
                 var q = p
                 while q < stop {
-                    if pz_uffd_register(e.pointee.uffd, q, 4096) == 0 { reg.insert(q, q + 4096) } else { dropInChild(q, q + 4096) }
+                    if pz_uffd_register_mode(e.pointee.uffd, q, 4096, e.pointee.registerMode) == 0 { reg.insert(q, q + 4096) } else { dropInChild(q, q + 4096) }
                     q += 4096
                 }
             }

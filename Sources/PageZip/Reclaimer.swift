@@ -1,18 +1,23 @@
 // Auto reclaim: find pages the program has left alone and have them stored,
 // within a refault budget and a CPU budget (PAGEZIP_RECLAIM=auto).
 //
-// The access signal is the refault: this kernel offers no per-process access
-// bits (no DAMON vaddr, soft-dirty or idle-page tracking), so a page resident
-// for longer than the cold age is stored on trial, and a page that refaults
-// soon after being stored is marked hot and left alone cold-age x 2^heat the
-// next times (PageHistory).  When refaults exceed the budget (a share of the
+// The access signals, best first: writes, where the kernel can track them for
+// a process (userfaultfd write-protect in async mode plus PAGEMAP_SCAN, Linux
+// >= 6.7; WriteTracking.swift), and refaults for reads.  A process cannot see
+// read access bits here (no DAMON vaddr, soft-dirty or idle-page tracking in
+// this kernel; DAMON's physical-address mode is root-only and machine-wide),
+// so a page left unwritten for the cold age is stored on trial, and a page
+// that refaults soon after being stored is marked hot and left alone
+// cold-age x 2^heat the next times (PageHistory).  When refaults exceed the budget (a share of the
 // working set per minute, Google's promotion-rate target) the effective cold
 // age doubles; when calm it halves back.  With a target RSS, the coldest
 // pages go first until the process is under it (memcg's memory.high).
 //
-// One pthread, started at boot in auto mode, asleep until the first cold age
-// has passed; the fault handler and store worker start only when it first
-// has something to store.  Work per tick is bounded (a page budget and a CPU
+// One raw thread, started at boot in auto mode.  With write tracking it
+// registers and scans from its first tick (which starts the fault handler
+// and store worker: registered memory sends them events); without, it sleeps
+// until the first cold age has passed and they start when it first has
+// something to store.  Work per tick is bounded (a page budget and a CPU
 // share), and its cost grows with tracked memory, not with time.
 
 import CPageZipPreload
@@ -40,6 +45,7 @@ struct ReclaimState {
     var lastRefaultCheck: UInt64 = 0
     var cpuSpentNs: UInt64 = 0                        // reclaim CPU (own + store work) this window
     var windowStartNs: UInt64 = 0
+    var track: WriteTrackState                        // used when the engine tracks writes
 }
 
 /// Seconds since the engine started (>= 1, so 0 can mean "never").
@@ -73,9 +79,17 @@ func reclaimerMain(_ arg: UnsafeMutableRawPointer?) {
         let cpu0 = pz_thread_cpu_ns()
         adjustForRefaults(rs, coldAge: coldAge)
         let now = engineSeconds()
-        if now <= eff && e.pointee.tunables.targetRSS == 0 { continue }   // nothing can be cold yet
-        refreshRegions(rs, now: now)
-        reclaimPass(rs, now: now)
+        // Writes are watched from the first tick, so by the time anything can
+        // be cold the pages in use are known.
+        let tracking = e.pointee.writeTracking && rs.pointee.track.active
+        if tracking {
+            refreshRegions(rs, now: now)
+            _ = trackWrites(rs, now: now)
+        }
+        if now > eff || e.pointee.tunables.targetRSS != 0 {   // else nothing can be cold yet
+            if !tracking { refreshRegions(rs, now: now) }
+            reclaimPass(rs, now: now)
+        }
         let spent = (pz_thread_cpu_ns() &- cpu0)
         rs.pointee.cpuSpentNs &+= spent
         e.pointee.counters.add(.reclaimNanos, spent)
@@ -156,7 +170,12 @@ private func refreshRegions(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt3
         guard m.isPrivateAnonymousRW, !e.pointee.isOwn(m.start, m.end), n < ReclaimState.regionCapacity else { continue }
         while old < oldCount && rs.pointee.regionEnds[old] <= m.start { old += 1 }
         var seen = now
-        if old < oldCount && rs.pointee.regionStarts[old] < m.end { seen = rs.pointee.regionSeen[old] }
+        if old < oldCount && rs.pointee.regionStarts[old] < m.end {
+            seen = rs.pointee.regionSeen[old]
+            // Changed bounds (a new mapping, a split, a grown heap): register
+            // for write tracking again; registering is a no-op where it holds.
+            if rs.pointee.regionStarts[old] != m.start || rs.pointee.regionEnds[old] != m.end { seen &= ~regionTrackedBit }
+        }
         rs.pointee.spareStarts[n] = m.start
         rs.pointee.spareEnds[n] = m.end
         rs.pointee.spareSeen[n] = seen
@@ -194,7 +213,7 @@ private func reclaimPass(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt32) 
         }
         let rStart = rs.pointee.regionStarts[idx]
         let rEnd = rs.pointee.regionEnds[idx]
-        let regionAge = now &- rs.pointee.regionSeen[idx]
+        let regionAge = now &- (rs.pointee.regionSeen[idx] & ~regionTrackedBit)
         if regionAge < ageNeeded && !overTarget {
             idx += 1
             continue

@@ -246,7 +246,7 @@ func register(_ s: UInt, _ end: UInt) -> Bool {
         pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
         return true
     }
-    var r = pz_uffd_register(e.pointee.uffd, s, Int(t - s))
+    var r = pz_uffd_register_mode(e.pointee.uffd, s, Int(t - s), e.pointee.registerMode)
     if r == 0 {
         if e.pointee.registered.insert(s, t) {
             refreshRegisteredGauge()

@@ -31,6 +31,9 @@ public struct Config: Sendable, Equatable {
     public var reclaimCPUPercent: Double = 5
     /// PAGEZIP_REFAULT_BUDGET: refaults per minute allowed, as % of the stored pages.
     public var refaultBudgetPercent: Double = 0.2
+    /// PAGEZIP_TRACK_WRITES: in auto reclaim, learn which pages are written
+    /// (userfaultfd write-protect, async, plus PAGEMAP_SCAN) where the kernel can.
+    public var trackWrites = true
     /// PAGEZIP_STATS: serve stats on a Unix socket.
     public var statsEnabled = true
     /// PAGEZIP_SITES: record the call sites of the host's mmap calls (libunwind).
@@ -53,6 +56,7 @@ public struct Config: Sendable, Equatable {
         ("PAGEZIP_TARGET_RSS", "compress coldest first until RSS is under this; K/M/G (default none)"),
         ("PAGEZIP_RECLAIM_CPU", "% of one core the reclaimer may use (default 5)"),
         ("PAGEZIP_REFAULT_BUDGET", "refaults per minute allowed, % of stored pages (default 0.2)"),
+        ("PAGEZIP_TRACK_WRITES", "1 (default) or 0: auto reclaim tracks writes (userfaultfd write-protect + PAGEMAP_SCAN, Linux >= 6.7)"),
         ("PAGEZIP_STATS", "1 (default) or 0: serve live stats on a Unix socket"),
         ("PAGEZIP_SITES", "1 (default) or 0: record where the program's mmap calls come from (pagezip stats --sites)"),
         ("PAGEZIP_SOCKET_DIR", "directory for stats sockets (default $XDG_RUNTIME_DIR/pagezip or /tmp/pagezip-$UID)"),
@@ -115,6 +119,9 @@ public struct Config: Sendable, Equatable {
         if let v = env("PAGEZIP_REFAULT_BUDGET") {
             if let d = Double(v.trimmingSuffix("%")), d >= 0 { c.refaultBudgetPercent = d }
             else { bad("PAGEZIP_REFAULT_BUDGET", v, "a percentage", "0.2") }
+        }
+        if let v = env("PAGEZIP_TRACK_WRITES") {
+            if let b = parseBool(v) { c.trackWrites = b } else { bad("PAGEZIP_TRACK_WRITES", v, "0 or 1", "1") }
         }
         if let v = env("PAGEZIP_STATS") {
             if let b = parseBool(v) { c.statsEnabled = b } else { bad("PAGEZIP_STATS", v, "0 or 1", "1") }

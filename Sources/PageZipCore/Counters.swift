@@ -12,6 +12,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case hugePages              // pages held uncompressed, zram huge_pages
     case comprDataSize          // bytes of compressed data, zram compr_data_size
     case registeredBytes        // bytes registered with userfaultfd
+    case trackedBytes           // bytes registered for write tracking (last refresh)
     // events
     case storedTotal            // pages ever stored
     case refaults               // stored pages brought back by a fault
@@ -43,6 +44,8 @@ public enum Counter: Int, CaseIterable, Sendable {
     case reclaimNanos           // the reclaimer thread's own CPU time
     case reclaimBackoffs        // times the refault budget doubled the effective cold age
     case pagesCompacted         // pool pages freed by compaction, zram pages_compacted
+    case writeScans             // PAGEMAP_SCAN walks of tracked memory (write tracking)
+    case writtenPagesSeen       // pages those walks found written since the walk before
 
     public var name: String {
         switch self {
@@ -81,10 +84,13 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .reclaimNanos: return "reclaim_cpu_ns"
         case .reclaimBackoffs: return "reclaim_backoffs"
         case .pagesCompacted: return "pages_compacted"
+        case .writeScans: return "write_scans"
+        case .writtenPagesSeen: return "written_pages_seen"
+        case .trackedBytes: return "tracked_bytes"
         }
     }
 
-    public var isGauge: Bool { rawValue <= Counter.registeredBytes.rawValue }
+    public var isGauge: Bool { rawValue <= Counter.trackedBytes.rawValue }
 }
 
 @frozen

@@ -8,9 +8,10 @@
 //   bits 28-31  spare
 //
 // The store worker records the store time, the fault handler the refault
-// time and heat.  Without an access-bit signal (no DAMON vaddr, soft-dirty or
-// idle-page tracking here), a refault soon after a store is how a hot page
-// shows itself.
+// time and heat, write tracking (where the kernel has it) the time a page was
+// last seen written.  Reads leave no access bit a process can see here (no
+// DAMON vaddr, soft-dirty or idle-page tracking): a refault soon after a
+// store is how a page that is only read shows itself hot.
 
 import CPageZipSys
 
@@ -45,6 +46,13 @@ public struct PageHistory: @unchecked Sendable {
     public func noteStored(_ addr: UInt, now: UInt32) {
         let w = load(addr)
         store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w)))
+    }
+
+    /// Seen written at `now`: keep the heat, note the time of use.
+    @inlinable @inline(__always)
+    public func noteWritten(_ addr: UInt, now: UInt32) {
+        let w = load(addr)
+        if PageHistory.seconds(w) != now { store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w))) }
     }
 
     /// A refault at `now`: hotter if it came within `soon` seconds of the

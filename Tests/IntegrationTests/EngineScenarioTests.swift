@@ -105,6 +105,25 @@ import Testing
         #expect(r.pagezipLines.isEmpty, "\(r.stderr)")
     }
 
+    @Test(.enabled(if: Harness.kernelAtLeast(6, 7)))
+    func writeTrackingKeepsWrittenPagesResident() throws {
+        // A quarter of the pages is rewritten all the time.  With write
+        // tracking none of them is ever stored (no refault); without it each
+        // is stored on trial once the cold age passes and comes straight back.
+        let args = [try Harness.program("idle"), "64", "25", "60"]
+        let env = ["PAGEZIP_RECLAIM": "auto", "PAGEZIP_COLD_AGE": "2s", "PAGEZIP_REFAULT_BUDGET": "10"]
+        let tracked = Harness.run(args, preload: true, env: env)
+        #expect(tracked.status == 0, "\(tracked.stdout)\n\(tracked.stderr)")
+        #expect(tracked.int("reached") == 1, "\(tracked.stdout)")
+        #expect(tracked.int("mismatched_bytes") == 0)
+        #expect(tracked.int("end_refaults") == 0, "written pages were stored: \(tracked.stdout)")
+        #expect(tracked.int("end_stored_total") == tracked.int("held_pages"), "\(tracked.stdout)")
+        let untracked = Harness.run(args, preload: true, env: env.merging(["PAGEZIP_TRACK_WRITES": "0"]) { $1 })
+        #expect(untracked.status == 0, "\(untracked.stdout)\n\(untracked.stderr)")
+        #expect(untracked.int("mismatched_bytes") == 0)
+        #expect((untracked.int("end_refaults") ?? 0) >= 4096 / 2, "refaults alone should miss the writes: \(untracked.stdout)")
+    }
+
     @Test func hintsModeNeverStoresOnItsOwn() throws {
         // The default mode: nothing is stored without MADV_PAGEOUT/MADV_COLD.
         let r = Harness.run([try Harness.program("idle"), "16", "5", "4"], preload: true,

@@ -157,6 +157,16 @@ enum Harness {
 
     static var isRoot: Bool { geteuid() == 0 }
 
+    /// The running kernel is at least major.minor (uname -r).
+    static func kernelAtLeast(_ major: Int, _ minor: Int) -> Bool {
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        guard parts.count >= 2 else { return false }
+        return (parts[0], parts[1]) >= (major, minor)
+    }
+
     /// Starts p with no signal blocked, as from a shell.  A child inherits the
     /// spawning thread's mask, and swift-testing runs tests on pool threads
     /// that block most signals: a server started from one ignored SIGTERM.

@@ -54,8 +54,10 @@ int main(int argc, char **argv) {
     struct pagezip_stats s = stats();
     size_t bad = 0;
     for (size_t pg = 0; pg < pages; pg++) bad += count_mismatch(p + pg * PAGE, pg, 1);
-    printf("end reached=%d after_s=%.1f rss_idle_kib=%ld held_pages=%lu hot_rounds=%llu mismatched_bytes=%zu\n",
-           reached, now_s() - t0, rss_idle, (unsigned long)s.stored_pages, hot_ops, bad);
+    printf("end reached=%d after_s=%.1f rss_idle_kib=%ld held_pages=%lu end_stored_total=%lu end_refaults=%lu "
+           "hot_rounds=%llu mismatched_bytes=%zu\n",
+           reached, now_s() - t0, rss_idle, (unsigned long)s.stored_pages, (unsigned long)s.stored_total,
+           (unsigned long)s.refaults, hot_ops, bad);
     print_stats("final");
     return bad == 0 ? 0 : 1;
 }

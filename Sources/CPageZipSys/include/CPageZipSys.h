@@ -91,7 +91,9 @@ PZ_NOLOCKS bool pz_has_capability(int cap);
 #define PZ_UFFD_FEATURE_MOVE            (1ULL << 16)
 
 #define PZ_UFFD_REGISTER_MODE_MISSING   1ULL
+#define PZ_UFFD_REGISTER_MODE_WP        2ULL
 #define PZ_UFFD_MODE_DONTWAKE           1ULL
+#define PZ_UFFD_COPY_MODE_WP            2ULL   /* the page is installed write-protected */
 #define PZ_UFFD_MOVE_ALLOW_SRC_HOLES    2ULL
 
 /** How a userfaultfd was obtained; see pz_uffd_open. */
@@ -115,6 +117,12 @@ PZ_NOLOCKS int pz_uffd_open(int *origin, int *device_errno);
 PZ_NOLOCKS long pz_uffd_api(int fd, uint64_t requested, uint64_t *features, uint64_t *ioctls);
 /** UFFDIO_REGISTER in MISSING mode. */
 PZ_NOLOCKS long pz_uffd_register(int fd, uintptr_t start, size_t len);
+/**
+ * UFFDIO_REGISTER with the given PZ_UFFD_REGISTER_MODE_* bits.  The kernel
+ * replaces a range's earlier mode with this one (on the same userfaultfd), so
+ * WP alone must never be registered over a MISSING range that holds pages.
+ */
+PZ_NOLOCKS long pz_uffd_register_mode(int fd, uintptr_t start, size_t len, uint64_t mode);
 /** UFFDIO_UNREGISTER */
 PZ_NOLOCKS long pz_uffd_unregister(int fd, uintptr_t start, size_t len);
 /** UFFDIO_COPY; *done receives the bytes copied (may be partial). */
@@ -127,6 +135,30 @@ PZ_NOLOCKS long pz_uffd_move(int fd, uintptr_t dst, uintptr_t src, size_t len, u
 PZ_NOLOCKS long pz_uffd_poison(int fd, uintptr_t dst, size_t len, int64_t *done);
 /** UFFDIO_WAKE */
 PZ_NOLOCKS long pz_uffd_wake(int fd, uintptr_t start, size_t len);
+
+/* ---- PAGEMAP_SCAN (linux/fs.h of Linux >= 6.7) ------------------------------- */
+
+/** struct page_region: [start, end) and the PAGE_IS_* categories it has. */
+typedef struct {
+    uint64_t start;
+    uint64_t end;
+    uint64_t categories;
+} pz_page_region;
+
+/**
+ * PAGEMAP_SCAN on a /proc/<pid>/pagemap descriptor, as write tracking uses it:
+ * the ranges in [start, end) of present or swapped-out pages written since
+ * they were last write-protected (PAGE_IS_WRITTEN), transparent huge pages
+ * left out (protecting one splits it on its next write).  With `protect`
+ * (PM_SCAN_WP_MATCHING) the reported pages are write-protected again in the
+ * same walk.  Holes are neither reported nor protected, so no uffd-wp markers
+ * are left in them.  Only ranges registered in WP mode with
+ * UFFD_FEATURE_WP_ASYNC are tracked; other areas read as written.  Returns
+ * the number of ranges stored in vec (a full vec means "call again from the
+ * last range's end"), or -errno.
+ */
+PZ_NOLOCKS long pz_pagemap_scan_written(int fd, uintptr_t start, uintptr_t end, pz_page_region *vec, size_t vec_len,
+                                        bool protect);
 
 /** One decoded userfaultfd message. */
 typedef enum {
