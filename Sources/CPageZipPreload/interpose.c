@@ -165,6 +165,22 @@ void *mremap(void *old_addr, size_t old_len, size_t new_len, int flags, ...) {
         r = real_mremap(old_addr, old_len, new_len, flags, new_addr);
     else
         r = (void *)syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+    /* mremap needs the old range in one VMA; registering part of a mapping
+     * splits it, which the program cannot know about.  Mend and retry once. */
+    if (r == MAP_FAILED && errno == EFAULT && engine_on() && !in_pagezip) {
+        in_pagezip = 1;
+        int mended = pz_engine_mend_split((uintptr_t)old_addr, old_len);
+        in_pagezip = 0;
+        if (mended) {
+            errno = EFAULT;
+            if (real_mremap)
+                r = real_mremap(old_addr, old_len, new_len, flags, new_addr);
+            else
+                r = (void *)syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+        } else {
+            errno = EFAULT;
+        }
+    }
     if (r != MAP_FAILED && engine_on()) {
         int saved = errno;
         in_pagezip = 1;

@@ -45,6 +45,25 @@ public func noteMremap(_ oldAddr: UInt, _ oldLen: UInt, _ newAddr: UInt, _ newLe
     if let (s, t) = pageRange(newAddr, newLen) { pushNote(.mapped, s, t) }
 }
 
+/// A failed mremap over a range pagezip registered only in part: register the
+/// whole range in the same mode, so its VMAs become one again.  Only ever adds
+/// registration (holes in it are then zero-filled by the handler).
+@_cdecl("pz_engine_mend_split")
+public func mendSplit(_ addr: UInt, _ len: UInt) -> Int32 {
+    guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return 0 }
+    guard pz_load32(e.pointee.word(.handlerRunning)) == 1 else { return 0 }
+    let lock = e.pointee.word(.mapLock)
+    pz_rw_lock_exclusive(lock)
+    defer { pz_rw_unlock_exclusive(lock) }
+    guard e.pointee.registered.overlaps(s, t), !e.pointee.registered.covers(s, t) else { return 0 }
+    guard pz_uffd_register_mode(e.pointee.uffd, s, Int(t - s), e.pointee.registerMode) == 0 else { return 0 }
+    if e.pointee.registered.insert(s, t) {
+        refreshRegisteredGauge()
+        e.pointee.counters.add(.registrations)
+    }
+    return 1
+}
+
 @_cdecl("pz_engine_note_advice")
 public func noteAdvice(_ addr: UInt, _ len: UInt, _ advice: Int32) {
     guard let (s, t) = pageRange(addr, len) else { return }

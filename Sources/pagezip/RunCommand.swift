@@ -16,7 +16,8 @@ struct RunCommand: ParsableCommand {
             Examples:
               pagezip run -- ./my-program --flag 'an argument with spaces'
               pagezip run --pool-max 1G --log info -- python3 app.py
-              pagezip run --reclaim auto --cold-age 30s --target-rss 512M -- memcached -m 2048
+              pagezip run --cold-age 30s --target-rss 512M -- memcached -m 2048
+              pagezip run --reclaim hints -- ./my-program    # only what it marks with madvise
             """)
 
     @Option(help: "Pool limit: a size (1G, 512M) or a share of RAM (25%). Default 20% of RAM.")
@@ -29,7 +30,7 @@ struct RunCommand: ParsableCommand {
     var rejectAbove: String?
     @Option(help: "Pages restored per fault on sequential access (1-64).")
     var faultAround: String?
-    @Option(help: "hints: only MADV_PAGEOUT/MADV_COLD; auto: also compress pages left untouched.")
+    @Option(help: "auto (the default here): also compress pages left untouched for the cold age; hints: only what the program marks with MADV_PAGEOUT/MADV_COLD.")
     var reclaim: String?
     @Option(help: "How long a page must stay untouched before auto reclaim takes it (90, 30s, 2m).")
     var coldAge: String?
@@ -78,7 +79,8 @@ struct RunCommand: ParsableCommand {
         add("PAGEZIP_GROUP_POOL_MAX", groupPoolMax)
         add("PAGEZIP_REJECT_ABOVE", rejectAbove)
         add("PAGEZIP_FAULT_AROUND", faultAround)
-        add("PAGEZIP_RECLAIM", reclaim)
+        // A launcher is asked to save memory on its own: auto, unless told otherwise.
+        add("PAGEZIP_RECLAIM", reclaim ?? (ProcessInfo.processInfo.environment["PAGEZIP_RECLAIM"] == nil ? "auto" : nil))
         add("PAGEZIP_COLD_AGE", coldAge)
         add("PAGEZIP_TARGET_RSS", targetRss)
         add("PAGEZIP_RECLAIM_CPU", reclaimCpu)

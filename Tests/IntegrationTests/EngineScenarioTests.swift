@@ -55,7 +55,7 @@ import Testing
     @Test func unmapRemapAndDropOverHeldPages() throws {
         let r = Harness.run([try Harness.program("mapops")], preload: true)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
-        for key in ["munmap", "partial_munmap", "mremap_move", "mremap_grow", "madvise_drop"] {
+        for key in ["munmap", "partial_munmap", "mremap_move", "mremap_grow", "mremap_half_held", "madvise_drop"] {
             #expect(r.value(key) == "ok", "\(key) in \(r.stdout)")
         }
         #expect(r.int("stored_pages") == 0 && r.int("compr_data_size") == 0, "nothing leaks: \(r.stdout)")

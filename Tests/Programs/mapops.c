@@ -59,6 +59,19 @@ int main(void) {
         CHECK(count_mismatch(grown + pg * PAGE, pg, 4) == 0, "page %zu of grown region", pg);
     printf("mremap_grow=ok\n");
 
+    /* 4b. mremap of a buffer paged out only in part: pagezip's registration
+     * split it into two VMAs, which mremap refuses (EFAULT) unless mended. */
+    uint8_t *half = map_pages(pages);
+    for (size_t pg = 0; pg < pages; pg++) fill_page(half + pg * PAGE, pg, 5);
+    pageout(half, pages / 2 * PAGE);
+    uint8_t *half2 = mremap(half, pages * PAGE, pages * 2 * PAGE, MREMAP_MAYMOVE);
+    CHECK(half2 != MAP_FAILED, "mremap of a half-held buffer: %s", strerror(errno));
+    for (size_t pg = 0; pg < pages; pg++)
+        CHECK(count_mismatch(half2 + pg * PAGE, pg, 5) == 0, "page %zu after mremap of a half-held buffer", pg);
+    CHECK(all_zero(half2 + pages * PAGE, pages * PAGE), "tail of the half-held buffer not zero");
+    munmap(half2, pages * 2 * PAGE);
+    printf("mremap_half_held=ok\n");
+
     /* 5. MADV_DONTNEED and MADV_FREE over held pages: zeros. */
     pageout(grown, pages * 4 * PAGE);
     CHECK(madvise(grown, pages * PAGE, MADV_DONTNEED) == 0, "MADV_DONTNEED");

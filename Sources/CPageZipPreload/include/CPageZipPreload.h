@@ -64,6 +64,9 @@ void pz_engine_note_mmap(uintptr_t addr, size_t len, int prot, int flags, uint16
 uint16_t pz_engine_intern_site(const uintptr_t *frames, int nframes);
 void pz_engine_note_munmap(uintptr_t addr, size_t len);
 void pz_engine_note_mremap(uintptr_t old_addr, size_t old_len, uintptr_t new_addr, size_t new_len);
+/** mremap failed with EFAULT: if pagezip's registration split the range into
+ *  several VMAs, register it whole (the VMAs merge); 1 if worth a retry. */
+int pz_engine_mend_split(uintptr_t old_addr, size_t old_len);
 /** MADV_PAGEOUT: store the range now; returns pages stored. */
 long pz_engine_pageout(uintptr_t addr, size_t len);
 void pz_engine_cold_hint(uintptr_t addr, size_t len);
