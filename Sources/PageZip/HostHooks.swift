@@ -87,6 +87,7 @@ private func pushNote(_ kind: NoteRing.Kind, _ s: UInt, _ t: UInt, site: UInt16 
 public func enginePageout(_ addr: UInt, _ len: UInt) -> Int {
     guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return 0 }
     guard ensureStarted() else { return 0 }
+    statsServerStartOnFirstUse()
     e.pointee.counters.add(.pageoutCalls)
     let slot = e.pointee.requests.claim(start: s, end: t)
     kickWorker()
@@ -97,6 +98,7 @@ public func enginePageout(_ addr: UInt, _ len: UInt) -> Int {
 public func engineColdHint(_ addr: UInt, _ len: UInt) {
     guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return }
     guard ensureStarted() else { return }
+    statsServerStartOnFirstUse()
     let lock = e.pointee.word(.coldLock)
     pz_mutex_lock(lock)
     _ = e.pointee.coldHints.push(s, t)

@@ -65,6 +65,11 @@ enum Harness {
         return dir
     }()
 
+    /// The built `pagezip-cli`, next to the library of this build.
+    static var cli: String {
+        URL(fileURLWithPath: library).deletingLastPathComponent().appendingPathComponent("pagezip-cli").path
+    }
+
     static func requireLibrary() throws -> String {
         guard FileManager.default.fileExists(atPath: library) else {
             throw HarnessError.missing("\(library) not found: run `swift build -c release` first")

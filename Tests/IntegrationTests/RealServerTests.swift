@@ -7,10 +7,6 @@ import Foundation
 import Testing
 
 enum Servers {
-    static var cli: String {
-        URL(fileURLWithPath: Harness.library).deletingLastPathComponent().appendingPathComponent("pagezip-cli").path
-    }
-
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
@@ -79,7 +75,7 @@ enum Servers {
         try Servers.requirePython("pymemcache")
         _ = try Harness.requireLibrary()
         let port = Servers.freePort()
-        let server = try Servers.start([Servers.cli, "run"] + reclaim + ["--", "/usr/bin/memcached", "-p", "\(port)",
+        let server = try Servers.start([Harness.cli, "run"] + reclaim + ["--", "/usr/bin/memcached", "-p", "\(port)",
                                        "-l", "127.0.0.1", "-U", "0", "-m", "256", "-u", "root"])
         defer { Servers.stop(server) }
         let r = Servers.python("memcached_check.py", ["\(port)", "\(server.processIdentifier)", "40000", "90"])
@@ -98,7 +94,7 @@ enum Servers {
         let port = Servers.freePort()
         let common = ["--save", "", "--appendonly", "no", "--dir", dir.path, "--dbfilename", "dump.rdb",
                       "--enable-debug-command", "yes", "--daemonize", "no", "--bind", "127.0.0.1"]
-        let server = try Servers.start([Servers.cli, "run"] + reclaim + ["--", "/usr/bin/redis-server", "--port", "\(port)"] + common)
+        let server = try Servers.start([Harness.cli, "run"] + reclaim + ["--", "/usr/bin/redis-server", "--port", "\(port)"] + common)
         let r = Servers.python("redis_check.py", ["\(port)", "\(server.processIdentifier)", "60000", "90"])
         Servers.stop(server)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
