@@ -70,6 +70,7 @@ private func configInForce(_ e: UnsafeMutablePointer<Engine>?) -> [StatsConfigEn
         StatsConfigEntry("reject_above_bytes", .uint(UInt64(t?.rejectAbove ?? c.rejectAboveBytes))),
         StatsConfigEntry("fault_around_pages", .uint(UInt64(t?.faultAround ?? c.faultAroundPages))),
         StatsConfigEntry("reclaim", .string(c.reclaimMode.rawValue)),
+        StatsConfigEntry("access_signal", .string(accessSignal(e))),
         StatsConfigEntry("cold_age_seconds", .double(c.coldAgeSeconds)),
         StatsConfigEntry("target_rss_bytes", .uint(c.targetRSSBytes)),
         StatsConfigEntry("reclaim_cpu_percent", .double(c.reclaimCPUPercent)),
@@ -77,6 +78,15 @@ private func configInForce(_ e: UnsafeMutablePointer<Engine>?) -> [StatsConfigEn
         StatsConfigEntry("log", .string(logNames[min(max(c.logLevel.rawValue, 0), logNames.count - 1)])),
         StatsConfigEntry("socket_dir", .string(statsDirectory)),
     ]
+}
+
+/// What auto reclaim learns page temperature from (issue: reported in stats).
+private func accessSignal(_ e: UnsafeMutablePointer<Engine>?) -> String {
+    guard bootConfig.reclaimMode == .auto, let e else { return "none (hints mode: only MADV_PAGEOUT/MADV_COLD)" }
+    if e.pointee.writeTracking, let rs = e.pointee.reclaim, rs.pointee.track.active {
+        return "writes: userfaultfd write-protect + PAGEMAP_SCAN; reads: refaults"
+    }
+    return "age and refaults"
 }
 
 /// /proc/self/comm: the main thread's name (this thread is "pagezip-stats").

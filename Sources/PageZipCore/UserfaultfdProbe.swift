@@ -19,6 +19,8 @@ public struct UserfaultfdProbe: Sendable {
 
     public var hasMove: Bool { features & UInt64(PZ_UFFD_FEATURE_MOVE) != 0 }
     public var hasEventFork: Bool { features & UInt64(PZ_UFFD_FEATURE_EVENT_FORK) != 0 }
+    /// Write-protect in async mode (Linux >= 6.7): auto reclaim's write signal.
+    public var hasWriteProtectAsync: Bool { features & UInt64(PZ_UFFD_FEATURE_WP_ASYNC) != 0 }
     public var usable: Bool {
         switch access {
         case .device, .syscall: return hasMove

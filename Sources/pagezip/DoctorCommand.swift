@@ -95,6 +95,12 @@ struct DoctorCommand: ParsableCommand {
             checks.append(Check(name: "UFFDIO_MOVE", status: probe.hasMove ? "ok" : "fail",
                                 detail: probe.hasMove ? "available: pages are taken away atomically" : "missing",
                                 fix: probe.hasMove ? nil : "run Linux 6.8 or newer"))
+            checks.append(Check(name: "access signal", status: "info",
+                                detail: probe.hasWriteProtectAsync
+                                    ? "auto reclaim: writes from userfaultfd write-protect (async) + PAGEMAP_SCAN, reads from refaults"
+                                    : "auto reclaim: age and refaults only (write-protect async needs Linux 6.7)",
+                                fix: nil))
+            checks.append(Check(name: "DAMON", status: "info", detail: damonDetail(), fix: nil))
             checks.append(Check(name: "EVENT_FORK", status: "info",
                                 detail: probe.hasEventFork ? "offered (not needed: children re-register on their own)"
                                                            : "not offered without CAP_SYS_PTRACE (not needed)", fix: nil))
@@ -123,6 +129,17 @@ struct DoctorCommand: ParsableCommand {
                                 fix: "build it with `swift build -c release` or pass --library"))
         }
         return checks
+    }
+
+    /// DAMON's per-process mode (vaddr) would be the best access signal,
+    /// but needs root and a kernel built with it; the physical mode is
+    /// machine-wide.  pagezip does not use it yet; say what this machine has.
+    static func damonDetail() -> String {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: "/sys/kernel/mm/damon/admin") else {
+            return "not in this kernel (pagezip uses write tracking and refaults instead)"
+        }
+        return "present (root only); not used: pagezip needs its per-process mode (vaddr), absent from the kernels measured, and paddr is machine-wide"
     }
 
     static func libraryShape(_ path: String) -> (Bool, Int) {
