@@ -61,12 +61,7 @@ public func engineBoot() {
     pz_preload_set_state(Int32(PZ_STATE_ACTIVE))
     // Before the reclaimer exists, so the stats area is excluded from storing.
     statsServerStartAtBoot()
-    if config.reclaimMode == .auto {
-        startReclaimer()
-        // Auto reclaim stores without a host call to hang the start on, so
-        // its stats thread starts now (README: costs of a pthread).
-        statsServerStartOnFirstUse()
-    }
+    if config.reclaimMode == .auto { startReclaimer() }
     if level >= .info {
         let via = E.pointee.uffdOrigin == Int32(PZ_UFFD_VIA_DEVICE.rawValue) ? "/dev/userfaultfd" : "userfaultfd(2)"
         writeStderr("pagezip: active (pid \(getpid()), \(via), pool limit \(config.poolMaxBytes >> 20) MiB)\n")

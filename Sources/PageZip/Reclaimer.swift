@@ -283,7 +283,10 @@ func requestStore(_ start: UInt, _ len: Int) -> Int {
     if !ensureStarted() { return 0 }
     let slot = e.pointee.requests.claim(start: start, end: start + UInt(len))
     kickWorker()
-    return e.pointee.requests.wait(slot)
+    let stored = e.pointee.requests.wait(slot)
+    // Worth watching now; a host thread starts the stats thread (statshook.c).
+    if stored > 0 { pz_preload_want_stats() }
+    return stored
 }
 
 /// The CPU share: reclaim work (own thread plus the worker's time on its

@@ -31,8 +31,9 @@
 //                                  the exit handler.
 //   statsServerStartOnFirstUse()   from a host thread once pagezip is in use
 //                                  (after ensureStarted() in the page-out and
-//                                  cold-hint entry points; at the end of boot
-//                                  when auto reclaim starts its thread there).
+//                                  cold-hint entry points; with auto reclaim,
+//                                  from the first waiting call after its first
+//                                  store: statshook.c).
 //                                  Idempotent: one atomic load after the first call.
 //   statsServerAfterForkInChild()  optional, from the engine's fork-child
 //                                  handler: closes the parent's descriptors
@@ -176,6 +177,13 @@ func statsServerStartOnFirstUse() {
     }
     let err = pz_thread_start({ _ in statsServerMain() }, nil, stack, StatsServerTiming.stackSize)
     if err != 0 { statsLog("live stats are off: cannot start the stats thread (errno \(err))") }
+}
+
+/// Auto reclaim stored its first pages: a host thread in a waiting call
+/// (statshook.c) brings us here.
+@_cdecl("pz_engine_stats_wanted")
+public func statsServerWanted() {
+    statsServerStartOnFirstUse()
 }
 
 @_noLocks

@@ -171,6 +171,48 @@ import Testing
         #expect(prog.finish() == 0)
     }
 
+    /// Auto reclaim has no host call to start the stats thread from: it
+    /// starts in the first waiting call (here Python's select) after the
+    /// reclaimer's first store, never at load.
+    @Test func autoReclaimServesStatsAfterItsFirstStore() throws {
+        let dir = StatsFixture.socketDir("auto")
+        let script = """
+            import hashlib, os, select, sys
+            data = [("record %d " % i) * 40 for i in range(20000)]
+            digest = hashlib.sha256("".join(data).encode()).hexdigest()
+            print("ready pid=%d" % os.getpid(), flush=True)
+            while not select.select([sys.stdin], [], [], 0.2)[0]:
+                pass
+            again = hashlib.sha256("".join(data).encode()).hexdigest()
+            print("verified", "ok" if again == digest else "WRONG", flush=True)
+            """
+        let prog = try LiveProgram([Harness.cli, "run", "--cold-age", "1s", "--", "/usr/bin/python3", "-c", script],
+                                   socketDir: dir)
+        defer { prog.stop() }
+        let pid = try #require(try prog.fields(try prog.line(startingWith: "ready"))["pid"])
+        let json = try StatsFixture.json(StatsFixture.cli(["stats", "--socket-dir", dir, "--wait", "60", "--json", pid]))
+        let counters = try #require((json["usage"] as? [String: Any])?["counters"] as? [String: Any])
+        let reclaimed = try #require(counters["reclaim_stored_pages"] as? Int)
+        #expect(reclaimed > 0, "the socket appears only after the reclaimer stored something: \(counters)")
+        let config = try #require(json["config"] as? [String: Any])
+        #expect(config["reclaim"] as? String == "auto")
+        #expect((config["access_signal"] as? String)?.hasPrefix("writes: userfaultfd write-protect") == true, "\(config)")
+        prog.send("\n")
+        #expect(try prog.line(startingWith: "verified") == "verified ok")
+        #expect(prog.finish() == 0, "\(prog.stderr)")
+    }
+
+    /// A root launcher that drops privileges with per-thread capabilities
+    /// (setpriv) aborts in glibc if a stray pthread exists: pagezip run must
+    /// not create one at load.
+    @Test func privilegeDropUnderPagezipRunWorks() throws {
+        guard let user = Harness.unprivilegedUser(), let pw = getpwnam(user) else { return }
+        let r = Harness.run([Harness.cli, "run", "--", "/usr/bin/setpriv", "--reuid=\(user)", "--regid=\(user)",
+                             "--clear-groups", "--", "/usr/bin/id", "-u"], preload: false, timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "\(pw.pointee.pw_uid)\n")
+    }
+
     @Test func socketsOfKilledProcessesAreRemoved() throws {
         let dir = StatsFixture.socketDir("stale")
         let prog = try LiveProgram([try Harness.program("statsprobe"), "10", "0"], socketDir: dir)

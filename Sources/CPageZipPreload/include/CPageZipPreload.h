@@ -57,6 +57,10 @@ int pz_preload_symbolize(uintptr_t address, char *buf, size_t len);
 /** Marks the calling thread as pagezip's own, so interposers forward its calls untouched. */
 void pz_preload_mark_internal_thread(void) __attribute__((swift_attr("@_noLocks")));
 
+/** Auto reclaim stored something: the next host thread to enter a waiting
+ *  call (epoll_wait, poll, select, nanosleep) starts the stats thread. */
+void pz_preload_want_stats(void) __attribute__((swift_attr("@_noLocks")));
+
 /* Engine hooks (implemented in Swift, called with errno already saved). */
 void pz_engine_boot(void);
 void pz_engine_note_mmap(uintptr_t addr, size_t len, int prot, int flags, uint16_t site);
@@ -74,6 +78,8 @@ void pz_engine_cold_hint(uintptr_t addr, size_t len);
 int pz_engine_drop_begin(uintptr_t addr, size_t len);
 void pz_engine_drop_end(int token);
 void pz_engine_note_advice(uintptr_t addr, size_t len, int advice);
+/** From a host thread in a waiting call, once: start the stats thread. */
+void pz_engine_stats_wanted(void);
 /** In a fork child, runs pagezip's child work once, before any other child handler. */
 void pz_engine_fork_child_first(void);
 
