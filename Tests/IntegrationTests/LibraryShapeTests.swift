@@ -36,6 +36,7 @@ import Testing
             return String(f[2])
         })
         #expect(exported == ["mmap", "mmap64", "munmap", "mremap", "madvise", "__register_atfork", "close", "close_range", "closefrom", "dup2", "dup3",
+                             "epoll_wait", "epoll_pwait", "poll", "select", "nanosleep", "clock_nanosleep",
                              "pagezip_pageout", "pagezip_get_stats", "pagezip_active", "pagezip_version", "pagezip_compact"],
                 "\(exported.sorted())")
     }
