@@ -332,7 +332,9 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, write: Bool, single: 
         if !early { _ = pz_uffd_wake(e.pointee.uffd, page, filled << 12) }
         if forFault, let history = e.pointee.history {
             // Only the page that faulted shows use; neighbours came along.
-            history.noteRefault(page, now: engineSeconds(), soon: effectiveColdAgeSeconds())
+            if history.noteRefault(page, now: engineSeconds(), soon: effectiveColdAgeSeconds()) {
+                e.pointee.counters.add(.repeatRefaults)
+            }
         }
         if forFault {
             e.pointee.counters.add(.refaults, UInt64(filled))

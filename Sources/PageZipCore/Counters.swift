@@ -46,6 +46,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     case pagesCompacted         // pool pages freed by compaction, zram pages_compacted
     case writeScans             // PAGEMAP_SCAN walks of tracked memory (write tracking)
     case writtenPagesSeen       // pages those walks found written since the walk before
+    case repeatRefaults         // refaults of pages already marked hot: what a longer cold age prevents
 
     public var name: String {
         switch self {
@@ -86,6 +87,7 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .pagesCompacted: return "pages_compacted"
         case .writeScans: return "write_scans"
         case .writtenPagesSeen: return "written_pages_seen"
+        case .repeatRefaults: return "repeat_refaults"
         case .trackedBytes: return "tracked_bytes"
         }
     }

@@ -56,14 +56,19 @@ public struct PageHistory: @unchecked Sendable {
     }
 
     /// A refault at `now`: hotter if it came within `soon` seconds of the
-    /// store, cooler otherwise.
-    @inlinable @inline(__always)
-    public func noteRefault(_ addr: UInt, now: UInt32, soon: UInt32) {
+    /// store, cooler otherwise.  Returns whether the page was already hot:
+    /// a repeat, which a longer cold age would have prevented.  A first
+    /// refault is how a page that is only read shows itself (reads leave no
+    /// trace here); its own heat, not the global cold age, answers it.
+    @inlinable @inline(__always) @discardableResult
+    public func noteRefault(_ addr: UInt, now: UInt32, soon: UInt32) -> Bool {
         let w = load(addr)
         let then = PageHistory.seconds(w)
         var heat = PageHistory.heat(w)
+        let wasHot = heat > 0
         if then != 0 && now &- then < soon { heat += 1 } else if heat > 0 { heat -= 1 }
         store(addr, PageHistory.pack(seconds: now, heat: heat))
+        return wasHot
     }
 
     /// Seconds a resident page must be left alone after its last known use:
