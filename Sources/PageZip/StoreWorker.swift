@@ -180,11 +180,17 @@ func storeRange(_ start: UInt, _ end: UInt) -> Int {
 /// The first stretch of [from, to) that pagezip may store: private anonymous
 /// read-write memory that is not pagezip's, not loader memory present at
 /// boot, not a library's .bss, and not the thread descriptor at the top of a
-/// thread stack.  Reads /proc/self/maps.  The kernel merges adjacent
-/// anonymous mappings, so exclusions are cut out of a mapping, not used to
-/// reject all of it.
+/// thread stack.  Asks the kernel for the mappings from `from` on
+/// (PROCMAP_QUERY), else reads all of /proc/self/maps.  The kernel merges
+/// adjacent anonymous mappings, so exclusions are cut out of a mapping, not
+/// used to reject all of it.
 @_noLocks
 func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
+    switch nextEligibleByQuery(from, to) {
+    case .found(let s, let t): return (s, t)
+    case .none: return nil
+    case .cannotAsk: break
+    }
     let e = E
     let ws = e.pointee.workerScratch
     let count = MapsParser.read(into: ws.mappings, capacity: ws.mappingCapacity,
@@ -196,39 +202,111 @@ func nextEligible(_ from: UInt, _ to: UInt) -> (UInt, UInt)? {
         i += 1
         if m.end <= from { continue }
         if m.start >= to { break }
-        var s = max(m.start, from)
-        var t = min(m.end, to)
-        var ok = m.isPrivateAnonymousRW
-        if ok && i >= 2 {
-            let prev = ws.mappings[i - 2]
-            if prev.end == m.start && prev.kind == .file && m.kind == .anonymous { ok = false }  // .bss
-            if prev.end == m.start && !prev.readable && !prev.writable && m.kind == .anonymous {
-                // A guard page below: a thread stack.  Its top holds the thread
-                // descriptor the kernel writes at thread exit; leave it resident.
-                // Without glibc's thread lists fork could not bring descriptors
-                // back, so then the whole stack stays.
-                t = e.pointee.threadListsKnown ? min(t, m.end &- 2 * 4096) : s
-            }
+        if let span = eligibleSpan(m, previous: i >= 2 ? ws.mappings[i - 2] : nil, from, to) { return span }
+    }
+    return nil
+}
+
+/// Set once the kernel has refused PROCMAP_QUERY (before Linux 6.11).
+nonisolated(unsafe) private var procmapQueryMissing = false
+
+/// nextEligible through PROCMAP_QUERY: a few ioctls instead of reading every
+/// line of /proc/self/maps, which pagezip's own registrations can make
+/// thousands long.  nil when the kernel lacks the ioctl.
+private enum QueryAnswer { case found(UInt, UInt), none, cannotAsk }
+
+@_noLocks
+private func nextEligibleByQuery(_ from: UInt, _ to: UInt) -> QueryAnswer {
+    if procmapQueryMissing { return .cannotAsk }
+    let path: StaticString = "/proc/self/maps"
+    let fd = pz_sys_open(UnsafeRawPointer(path.utf8Start).assumingMemoryBound(to: CChar.self), 0o2000000, 0)
+    guard fd >= 0 else { return .cannotAsk }
+    defer { _ = pz_sys_close(Int32(fd)) }
+    let name = E.pointee.workerScratch.mapsBuffer
+    var addr = from
+    while addr < to {
+        var vma = pz_vma()
+        let r = pz_procmap_query(Int32(fd), addr, true, &vma, name, 4096)
+        if r == -2 { return .none }                          // ENOENT: nothing above
+        if r == -25 || r == -22 {                           // ENOTTY, EINVAL: no such ioctl
+            procmapQueryMissing = true
+            return .cannotAsk
         }
-        if !ok {
-            e.pointee.counters.add(.rejectExcluded, UInt64((t &- s) >> 12))
+        guard r == 0 else { return .cannotAsk }              // e.g. a name too long: read the text
+        let m = mapping(vma, name)
+        if m.start >= to { return .none }
+        var previous: Mapping?
+        if m.start > 0 {
+            var p = pz_vma()
+            if pz_procmap_query(Int32(fd), m.start - 1, false, &p, name, 4096) == 0 { previous = mapping(p, name) }
+        }
+        if let (s, t) = eligibleSpan(m, previous: previous, from, to) { return .found(s, t) }
+        addr = m.end
+    }
+    return .none
+}
+
+/// A PROCMAP_QUERY answer as the maps parser would have read it.
+@_noLocks
+private func mapping(_ v: pz_vma, _ name: UnsafeMutablePointer<UInt8>) -> Mapping {
+    let kind: Mapping.Kind
+    if v.inode != 0 || v.dev != 0 {
+        kind = .file
+    } else if v.name_size <= 1 {
+        kind = .anonymous
+    } else if name[0] != 0x5B {                              // a path without an inode: treat as a file
+        kind = .file
+    } else if v.name_size >= 7 && name[1] == 0x68 && name[2] == 0x65 && name[3] == 0x61 && name[4] == 0x70 && name[5] == 0x5D {
+        kind = .heap                                         // [heap]
+    } else if name[1] == 0x73 && name[2] == 0x74 && name[3] == 0x61 && name[4] == 0x63 && name[5] == 0x6B {
+        kind = .stack                                        // [stack]
+    } else if name[1] == 0x61 && name[2] == 0x6E && name[3] == 0x6F && name[4] == 0x6E && name[5] == 0x3A {
+        kind = .anonNamed                                    // [anon:
+    } else {
+        kind = .special
+    }
+    let f = v.flags
+    return Mapping(start: UInt(v.start), end: UInt(v.end), readable: f & UInt64(PZ_VMA_READ) != 0,
+                   writable: f & UInt64(PZ_VMA_WRITE) != 0, executable: f & UInt64(PZ_VMA_EXEC) != 0,
+                   privateMapping: f & UInt64(PZ_VMA_SHARED) == 0, kind: kind)
+}
+
+/// The part of mapping m (within [from, to)) pagezip may store, or nil;
+/// `previous` is the mapping listed just below m, if any.
+@_noLocks
+private func eligibleSpan(_ m: Mapping, previous: Mapping?, _ from: UInt, _ to: UInt) -> (UInt, UInt)? {
+    let e = E
+    var s = max(m.start, from)
+    var t = min(m.end, to)
+    var ok = m.isPrivateAnonymousRW
+    if ok, let prev = previous {
+        if prev.end == m.start && prev.kind == .file && m.kind == .anonymous { ok = false }  // .bss
+        if prev.end == m.start && !prev.readable && !prev.writable && m.kind == .anonymous {
+            // A guard page below: a thread stack.  Its top holds the thread
+            // descriptor the kernel writes at thread exit; leave it resident.
+            // Without glibc's thread lists fork could not bring descriptors
+            // back, so then the whole stack stays.
+            t = e.pointee.threadListsKnown ? min(t, m.end &- 2 * 4096) : s
+        }
+    }
+    if !ok {
+        e.pointee.counters.add(.rejectExcluded, UInt64((t &- s) >> 12))
+        return nil
+    }
+    s = (s + 4095) & ~4095
+    while s < t {
+        if let ex = e.pointee.excluded.find(s) {
+            let skip = min(t, ex.end)
+            e.pointee.counters.add(.rejectExcluded, UInt64((skip - s) >> 12))
+            s = skip
             continue
         }
-        s = (s + 4095) & ~4095
-        while s < t {
-            if let ex = e.pointee.excluded.find(s) {
-                let skip = min(t, ex.end)
-                e.pointee.counters.add(.rejectExcluded, UInt64((skip - s) >> 12))
-                s = skip
-                continue
-            }
-            if let own = e.pointee.ownRange(containing: s) {
-                s = min(t, own.end)
-                continue
-            }
-            let stop = min(e.pointee.excluded.nextStart(after: s, limit: t), e.pointee.nextOwnStart(after: s, limit: t))
-            return (s, stop)
+        if let own = e.pointee.ownRange(containing: s) {
+            s = min(t, own.end)
+            continue
         }
+        let stop = min(e.pointee.excluded.nextStart(after: s, limit: t), e.pointee.nextOwnStart(after: s, limit: t))
+        return (s, stop)
     }
     return nil
 }

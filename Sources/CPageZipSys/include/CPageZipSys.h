@@ -160,6 +160,26 @@ typedef struct {
 PZ_NOLOCKS long pz_pagemap_scan_written(int fd, uintptr_t start, uintptr_t end, pz_page_region *vec, size_t vec_len,
                                         bool protect);
 
+/** One VMA as PROCMAP_QUERY reports it. */
+typedef struct {
+    uint64_t start;
+    uint64_t end;
+    uint64_t flags;      /* PZ_VMA_* */
+    uint64_t inode;      /* 0 for anonymous memory */
+    uint64_t dev;        /* major << 32 | minor */
+    uint32_t name_size;  /* bytes written to name, NUL included; 0: no name */
+} pz_vma;
+
+enum { PZ_VMA_READ = 1, PZ_VMA_WRITE = 2, PZ_VMA_EXEC = 4, PZ_VMA_SHARED = 8 };
+
+/**
+ * PROCMAP_QUERY (Linux 6.11) on a /proc/self/maps descriptor: the VMA that
+ * covers addr (or, with or_next, the first one above it), its name
+ * ("[heap]", "[stack]", "[anon:x]", a path) in name.  Returns 0, or -errno
+ * (-ENOENT: none; -ENOTTY: the kernel lacks the ioctl; -ENAMETOOLONG).
+ */
+PZ_NOLOCKS long pz_procmap_query(int fd, uintptr_t addr, bool or_next, pz_vma *out, char *name, size_t name_cap);
+
 /** One decoded userfaultfd message. */
 typedef enum {
     PZ_EV_NONE = 0,
