@@ -9,8 +9,11 @@
  * with `setpriv --reuid`).  So the reclaimer only raises a flag, and the next
  * time a host thread goes to sleep in a waiting call — a server's epoll_wait,
  * an idle program's nanosleep — that thread starts it.  Waiting calls hold no
- * allocator lock, unlike mmap (jemalloc maps with its own locks held).
- * The cost on every such call is one relaxed load.
+ * allocator lock, unlike mmap (jemalloc maps with its own locks held), and
+ * a thread that blocks no signal is not inside a signal handler.  The cost on
+ * every such call is one relaxed load.  A program that never enters one of
+ * these calls after the first store (one blocking read(2) forever) serves no
+ * stats.
  */
 #include "CPageZipPreload.h"
 
@@ -20,16 +23,34 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static int stats_wanted;
+/* This thread blocks a signal, so it may be inside a signal handler (which
+ * blocks its own signal), where pthread_create could deadlock on a malloc
+ * lock the handler interrupted.  It never tries again; another thread will. */
+static __thread int thread_unsuitable __attribute__((tls_model("initial-exec")));
+
+static int signals_blocked(void) {
+    uint64_t mask = 0;
+    return syscall(SYS_rt_sigprocmask, SIG_BLOCK, (void *)0, &mask, sizeof mask) != 0 || mask != 0;
+}
 
 void pz_preload_want_stats(void) {
     if (!__atomic_load_n(&stats_wanted, __ATOMIC_RELAXED)) __atomic_store_n(&stats_wanted, 1, __ATOMIC_RELAXED);
 }
 
 static inline void maybe_start_stats(void) {
-    if (__builtin_expect(__atomic_load_n(&stats_wanted, __ATOMIC_RELAXED) == 1, 0)) {
+    if (__builtin_expect(__atomic_load_n(&stats_wanted, __ATOMIC_RELAXED) == 1, 0) && !thread_unsuitable) {
+        int saved_errno = errno;
+        if (signals_blocked()) {
+            thread_unsuitable = 1;
+            errno = saved_errno;
+            return;
+        }
+        errno = saved_errno;
         int expected = 1;
         /* 2: taken; only one host thread ever starts it. */
         if (__atomic_compare_exchange_n(&stats_wanted, &expected, 2, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
