@@ -332,9 +332,18 @@ func restore(_ page: UInt, _ first: Entry, forFault: Bool, write: Bool, single: 
         if !early { _ = pz_uffd_wake(e.pointee.uffd, page, filled << 12) }
         if forFault, let history = e.pointee.history {
             // Only the page that faulted shows use; neighbours came along.
-            if history.noteRefault(page, now: engineSeconds(), soon: effectiveColdAgeSeconds()) {
+            // Their clocks restart too: else the next pass stores them again
+            // and a program reading 2-page items sequentially (memcached)
+            // churns 50,000 pages a minute through store and fault-around.
+            let now = engineSeconds()
+            // "Soon" is four cold ages: a reader that comes back on a period
+            // longer than the cold age (memcached's LRU crawler reads every
+            // item header about once a minute) still marks its pages hot, so
+            // they stop cycling through the pool after a few rounds.
+            if history.noteRefault(page, now: now, soon: effectiveColdAgeSeconds() &* 4) {
                 e.pointee.counters.add(.repeatRefaults)
             }
+            for i in 1..<filled { history.noteRestored(page + UInt(i) << 12, now: now) }
         }
         if forFault {
             e.pointee.counters.add(.refaults, UInt64(filled))

@@ -500,6 +500,9 @@ func storeBatch(_ a: UInt, _ b: UInt) -> (Int, Bool) {
         default:
             if o & 0xF == outcomeRejectPoor {
                 e.pointee.counters.add(.rejectCompressPoor)
+                // It will compress no better next time: auto reclaim tries
+                // it again only after twice as long each time.
+                e.pointee.history?.noteRejected(p, now: nowSeconds)
             } else {
                 e.pointee.counters.add(.rejectAllocFail)
             }

@@ -55,6 +55,23 @@ public struct PageHistory: @unchecked Sendable {
         if PageHistory.seconds(w) != now { store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w))) }
     }
 
+    /// Restored at `now` without being touched (fault-around brought it
+    /// along): keep the heat, restart the clock, so a page that just came
+    /// back is not stored again before a cold age has passed.
+    @inlinable @inline(__always)
+    public func noteRestored(_ addr: UInt, now: UInt32) {
+        noteWritten(addr, now: now)
+    }
+
+    /// Compressed too poorly to keep at `now`: one step hotter, clock
+    /// restarted, so the reclaimer waits cold age x 2^heat before it spends
+    /// another compression on it.
+    @inlinable @inline(__always)
+    public func noteRejected(_ addr: UInt, now: UInt32) {
+        let w = load(addr)
+        store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w) + 1))
+    }
+
     /// A refault at `now`: hotter if it came within `soon` seconds of the
     /// store, cooler otherwise.  Returns whether the page was already hot:
     /// a repeat, which a longer cold age would have prevented.  A first
