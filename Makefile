@@ -6,7 +6,7 @@ SWIFT ?= swift
 BUILD := .build/release
 DEPS := liblz4-dev libunwind-dev libstdc++-12-dev pkg-config
 # Programs the integration tests run under pagezip (Debian) and their clients (PyPI).
-TEST_DEPS := memcached redis-server
+TEST_DEPS := memcached redis-server python3-pymemcache python3-redis
 PY_DEPS := pymemcache redis
 
 .PHONY: all setup test-setup build demo test bench clean
@@ -28,7 +28,8 @@ test-setup: setup
 	  (apt-get install -y $(TEST_DEPS) >/dev/null 2>&1 || \
 	   (apt-get update >/dev/null && apt-get install -y $(TEST_DEPS) >/dev/null)) && echo "setup: installed $(TEST_DEPS)"; \
 	else echo "setup: run: sudo apt-get install -y $(TEST_DEPS)"; exit 1; fi
-	@python3 -c "import pymemcache, redis" 2>/dev/null || python3 -m pip install -q $(PY_DEPS)
+	@python3 -c "import pymemcache, redis" 2>/dev/null || python3 -m pip install -q $(PY_DEPS) || \
+	  python3 -m pip install -q --break-system-packages $(PY_DEPS)
 
 build: setup
 	$(SWIFT) build -c release
