@@ -421,6 +421,22 @@ func releaseEntry(_ page: UInt, _ ent: Entry) {
     if !ent.isZeroPage { freeObject(ent.handle) }
 }
 
+/// Puts a held page into the gauges: the counters and its group's charge.
+/// Every path that adds or removes a held entry goes through count/uncount.
+@_noLocks
+func count(_ ent: Entry) {
+    let e = E
+    let c = e.pointee.counters
+    c.add(.storedPages)
+    if ent.isZeroPage {
+        c.add(.samePages)
+    } else {
+        c.add(.comprDataSize, UInt64(ent.objectLength))
+        if ent.isRaw { c.add(.hugePages) }
+    }
+    e.pointee.groups.charge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
+}
+
 /// Takes a held page out of the gauges (the pool object is freed separately).
 @_noLocks
 func uncount(_ ent: Entry) {
@@ -436,20 +452,12 @@ func uncount(_ ent: Entry) {
     e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
 }
 
-/// Puts a held page back into the gauges (a fill that failed).
+/// Puts a held page back into the gauges (a fill that failed): it was
+/// counted as stored once already.
 @_noLocks
 func recount(_ ent: Entry) {
-    let e = E
-    let c = e.pointee.counters
-    c.add(.storedPages)
-    if ent.isZeroPage {
-        c.add(.samePages)
-    } else {
-        c.add(.comprDataSize, UInt64(ent.objectLength))
-        if ent.isRaw { c.add(.hugePages) }
-    }
-    e.pointee.groups.charge(ent.group, bytes: UInt64(ent.isZeroPage ? 0 : ent.objectLength))
-    e.pointee.groups.unchargeStoredTotal(ent.group)
+    count(ent)
+    E.pointee.groups.unchargeStoredTotal(ent.group)
 }
 
 /// Frees a pool object, unless a fork is being prepared: then the free waits

@@ -583,36 +583,18 @@ private func giveBack(_ p: UInt, slot i: Int, expected: Entry, group: UInt16) ->
     return .again
 }
 
+/// A page just stored: held now, and one more ever stored.
 @_noLocks
 private func account(stored ent: Entry) {
-    let e = E
-    let c = e.pointee.counters
-    c.add(.storedPages)
-    c.add(.storedTotal)
-    if ent.isZeroPage {
-        c.add(.samePages)
-        e.pointee.groups.charge(ent.group, bytes: 0)
-    } else {
-        c.add(.comprDataSize, UInt64(ent.objectLength))
-        if ent.isRaw { c.add(.hugePages) }
-        e.pointee.groups.charge(ent.group, bytes: UInt64(ent.objectLength))
-    }
+    count(ent)
+    E.pointee.counters.add(.storedTotal)
 }
 
+/// The store lost its race for the entry: undo account(stored:).
 @_noLocks
 private func unaccount(_ ent: Entry) {
-    let e = E
-    let c = e.pointee.counters
-    c.sub(.storedPages)
-    c.sub(.storedTotal)
-    if ent.isZeroPage {
-        c.sub(.samePages)
-        e.pointee.groups.uncharge(ent.group, bytes: 0)
-    } else {
-        c.sub(.comprDataSize, UInt64(ent.objectLength))
-        if ent.isRaw { c.sub(.hugePages) }
-        e.pointee.groups.uncharge(ent.group, bytes: UInt64(ent.objectLength))
-    }
+    uncount(ent)
+    E.pointee.counters.sub(.storedTotal)
 }
 
 /// zswap's accept threshold: after the pool limit was hit, store again only
