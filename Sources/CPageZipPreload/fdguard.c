@@ -1,6 +1,6 @@
 /*
  * pagezip's own descriptors (the userfaultfd, the handler's eventfd, the stats
- * socket) must survive a host that closes everything it did not open:
+ * socket and its connections) must survive a host that closes everything it did not open:
  * daemons call closefrom(3), close_range(3, ~0U) or loop close() over all
  * numbers.  Closing the userfaultfd would unregister every held range and
  * the pages would read as zeros.  So the descriptors move to high numbers
@@ -17,11 +17,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PZ_MAX_FDS 8
-static int owned[PZ_MAX_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1};
+/* The engine's few descriptors, the stats socket and its connections. */
+#define PZ_MAX_FDS 32
+static int owned[PZ_MAX_FDS] = {[0 ... PZ_MAX_FDS - 1] = -1};
+/* No owned descriptor is below this: the host's close() of a low number
+ * costs one comparison. */
+static int lowest_owned = 1 << 30;
 
 static int is_owned(int fd) {
-    if (fd < 0) return 0;
+    if (fd < __atomic_load_n(&lowest_owned, __ATOMIC_RELAXED)) return 0;
     for (int i = 0; i < PZ_MAX_FDS; i++)
         if (__atomic_load_n(&owned[i], __ATOMIC_RELAXED) == fd) return 1;
     return 0;
@@ -39,11 +43,18 @@ int pz_preload_own_fd(int fd) {
         syscall(SYS_close, fd);
         fd = (int)high;
     }
+    int low = __atomic_load_n(&lowest_owned, __ATOMIC_RELAXED);
+    while (fd < low && !__atomic_compare_exchange_n(&lowest_owned, &low, fd, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
     for (int i = 0; i < PZ_MAX_FDS; i++) {
         int expected = -1;
         if (__atomic_compare_exchange_n(&owned[i], &expected, fd, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) break;
     }
     return fd;
+}
+
+int pz_preload_close_own_fd(int fd) {
+    pz_preload_disown_fd(fd);
+    return (int)syscall(SYS_close, fd);
 }
 
 void pz_preload_disown_fd(int fd) {

@@ -324,6 +324,7 @@ static void resolve_real_symbols(void) {
     real_munmap = (munmap_fn)dlsym(RTLD_NEXT, "munmap");
     real_mremap = (mremap_fn)dlsym(RTLD_NEXT, "mremap");
     real_madvise = (madvise_fn)dlsym(RTLD_NEXT, "madvise");
+    pz_preload_resolve_wait_calls();
     in_pagezip = 0;
 }
 

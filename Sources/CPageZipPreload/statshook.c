@@ -38,6 +38,8 @@ static int signals_blocked(void) {
     return syscall(SYS_rt_sigprocmask, SIG_BLOCK, (void *)0, &mask, sizeof mask) != 0 || mask != 0;
 }
 
+void pz_preload_want_stats_again(void) { __atomic_store_n(&stats_wanted, 1, __ATOMIC_RELAXED); }
+
 void pz_preload_want_stats(void) {
     if (!__atomic_load_n(&stats_wanted, __ATOMIC_RELAXED)) __atomic_store_n(&stats_wanted, 1, __ATOMIC_RELAXED);
 }
@@ -61,9 +63,10 @@ static inline void maybe_start_stats(void) {
     }
 }
 
-/* Resolved on first call: these run long after the loader, and dlsym from a
- * waiting call is as safe as the call itself.  Racing threads store the same
- * value. */
+/* Resolved at load (pz_preload_resolve_wait_calls, from the constructor), so
+ * a first call from a signal handler never runs dlsym; resolved on first
+ * call only if another library's constructor waits before ours ran.  Racing
+ * threads store the same value. */
 static void *resolve(void **slot, const char *name) {
     void *f = __atomic_load_n(slot, __ATOMIC_RELAXED);
     if (__builtin_expect(f == 0, 0)) {
@@ -116,4 +119,13 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
     clock_nanosleep_fn f = (clock_nanosleep_fn)resolve(&real_clock_nanosleep, "clock_nanosleep");
     maybe_start_stats();
     return f(clock, flags, req, rem);
+}
+
+void pz_preload_resolve_wait_calls(void) {
+    resolve(&real_epoll_wait, "epoll_wait");
+    resolve(&real_epoll_pwait, "epoll_pwait");
+    resolve(&real_poll, "poll");
+    resolve(&real_select, "select");
+    resolve(&real_nanosleep, "nanosleep");
+    resolve(&real_clock_nanosleep, "clock_nanosleep");
 }

@@ -103,6 +103,15 @@ struct StatsServerShared {
         pz_store32(words + StatsServerShared.wPublished, 1)
     }
 
+    /// The process whose thread serves (set before the thread starts, so
+    /// exit can tell a child that ran no atfork handler from the server's
+    /// own process).
+    func setOwner(_ pid: Int32) { pz_store32(words + StatsServerShared.wOwnerPid, UInt32(bitPattern: pid)) }
+
+    func ownedBy(_ pid: Int32) -> Bool {
+        Int32(bitPattern: pz_load32(words + StatsServerShared.wOwnerPid)) == pid
+    }
+
     /// Unlinks the published socket if this process owns it (lock held).
     func unpublish() {
         guard pz_load32(words + StatsServerShared.wPublished) == 1,
@@ -119,10 +128,10 @@ struct StatsServerShared {
     @_noLocks
     func dropParentDescriptors() {
         let listen = pz_load32(words + StatsServerShared.wListenFd)
-        if listen != 0 { _ = pz_sys_close(Int32(bitPattern: listen &- 1)) }
+        if listen != 0 { _ = pz_preload_close_own_fd(Int32(bitPattern: listen &- 1)) }
         for i in 0..<StatsProtocol.maxConnections {
             let v = pz_load32(words + StatsServerShared.wConnections + i)
-            if v != 0 { _ = pz_sys_close(Int32(bitPattern: v &- 1)) }
+            if v != 0 { _ = pz_preload_close_own_fd(Int32(bitPattern: v &- 1)) }
             pz_store32(words + StatsServerShared.wConnections + i, 0)
         }
         pz_store32(words + StatsServerShared.wLock, 0)
@@ -175,6 +184,7 @@ func statsServerStartOnFirstUse() {
         statsForkHandlerRegistered = true
         pthread_atfork(nil, nil) { statsServerForkChild() }
     }
+    shared.setOwner(getpid())
     let err = pz_thread_start({ _ in statsServerMain() }, nil, stack, StatsServerTiming.stackSize)
     if err != 0 { statsLog("live stats are off: cannot start the stats thread (errno \(err))") }
 }
@@ -192,21 +202,27 @@ func statsServerAfterForkInChild() {
     shared.dropParentDescriptors()
 }
 
-/// The child handler registered on first use: by now malloc works in the
-/// child.  A child of a process that served stats serves its own (the
-/// parent's thread does not exist here, so its stack is free for ours).
+/// The child handler registered on first use.  A child of a process that
+/// served stats serves its own, but not from this handler: a thread made
+/// here would exist while the child drops privileges or execs.  It starts
+/// like the parent's did, on the child's first page-out or (auto reclaim)
+/// in its first waiting call (the parent's thread does not exist here, so
+/// its stack is free for ours).
 private func statsServerForkChild() {
     guard let shared = statsShared else { return }
     shared.dropParentDescriptors()
     let parentServed = pz_load32(shared.started) != 0
     pz_store32(shared.started, 0)
-    if parentServed { statsServerStartOnFirstUse() }
+    if parentServed && bootConfig.reclaimMode == .auto { pz_preload_want_stats_again() }
 }
 
 /// Removes this process's socket.  Runs from exit(); a socket left by
 /// _exit, a signal or exec is stale, and `pagezip stats` removes it.
 private func statsServerAtExit() {
-    guard let shared = statsShared else { return }
+    guard let shared = statsShared, pz_load32(shared.started) != 0 else { return }
+    // A child made by _Fork() or a raw clone ran no atfork handler: the lock
+    // may be its parent's, held forever here.  It never owns a socket.
+    guard shared.ownedBy(getpid()) else { return }
     pz_mutex_lock(shared.lock)
     pz_store32(shared.closing, 1)
     shared.unpublish()
@@ -226,8 +242,8 @@ private func statsServerMain() {
     var logged = false
     while true {
         // The user now, not at boot: a daemon may have dropped privileges.
-        statsDirectory = StatsSocketPath.directory(configured: bootConfig.socketDir, xdgRuntimeDir: statsXdgRuntimeDir,
-                                                   uid: geteuid())
+        statsDirectory = StatsSocketPath.directory(configured: bootConfig.socketDir,
+                                                   xdgRuntimeDir: privateRuntimeDirectory(statsXdgRuntimeDir), uid: geteuid())
         switch StatsListener.open(shared: shared, directory: statsDirectory) {
         case .listening(let fd):
             var loop = StatsEventLoop(listenFd: fd, shared: shared)

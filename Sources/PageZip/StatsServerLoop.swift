@@ -12,6 +12,7 @@
 // The loop reads the engine only through StatsProvider (relaxed atomic
 // loads); it never takes the map lock or a pool lock.
 
+import CPageZipPreload
 import CPageZipSys
 import Glibc
 import PageZipCore
@@ -109,8 +110,9 @@ struct StatsEventLoop {
                 }
                 return
             }
+            fd = pz_preload_own_fd(fd)
             guard let slot = shared.recordConnection(fd) else {
-                close(fd)
+                _ = pz_preload_close_own_fd(fd)
                 continue
             }
             if let refusal = refusal(fd) {
@@ -243,6 +245,6 @@ struct StatsEventLoop {
         }
         _ = shutdown(fd, Int32(SHUT_RDWR))
         shared.clearConnection(slot)
-        close(fd)
+        _ = pz_preload_close_own_fd(fd)
     }
 }

@@ -3,6 +3,7 @@
 // into place once it listens, so a client never finds a socket that is not
 // ready yet.
 
+import CPageZipPreload
 import CPageZipSys
 import Glibc
 import PageZipCore
@@ -24,14 +25,16 @@ enum StatsListener {
         guard pending.utf8.count <= StatsSocketPath.maxPathBytes else {
             return .failed("the socket path \(pending) is longer than \(StatsSocketPath.maxPathBytes) bytes; set PAGEZIP_SOCKET_DIR to a shorter directory")
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failed("socket(AF_UNIX): \(errnoText())") }
+        let made = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard made >= 0 else { return .failed("socket(AF_UNIX): \(errnoText())") }
+        // High and shielded from the host's close loops and dup2 (fdguard.c).
+        let fd = pz_preload_own_fd(made)
         shared.setListenFd(fd)
         func fail(_ what: String) -> Outcome {
             let why = errnoText()
             unlink(pending)
             shared.clearListenFd()
-            close(fd)
+            _ = pz_preload_close_own_fd(fd)
             return .failed("\(what) \(pending): \(why)")
         }
         // A file under our pid's name is left over from a process that had
@@ -46,7 +49,7 @@ enum StatsListener {
             pz_mutex_unlock(shared.lock)
             unlink(pending)
             shared.clearListenFd()
-            close(fd)
+            _ = pz_preload_close_own_fd(fd)
             return .exiting
         }
         guard rename(pending, path) == 0 else {
@@ -81,7 +84,8 @@ enum StatsListener {
     /// directory of this user that no one else can write to (where another
     /// user could swap our socket for theirs).  Returns why not, or nil.
     static func prepareDirectory(_ dir: String) -> String? {
-        if mkdir(dir, 0o700) == 0 { return nil }
+        // chmod too: the host's umask may have taken the owner's x bit.
+        if mkdir(dir, 0o700) == 0 { return chmod(dir, 0o700) == 0 ? nil : "cannot chmod \(dir): \(errnoText())" }
         let err = errno
         guard err == EEXIST else { return "cannot create \(dir): \(String(cString: strerror(err)))" }
         var st = stat()
@@ -107,6 +111,18 @@ enum StatsListener {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         } == 0
     }
+}
+
+/// $XDG_RUNTIME_DIR if it is this user's own directory that nobody else can
+/// write to, else nil.  A root process that kept a user's XDG_RUNTIME_DIR
+/// (su, sudo -E) must not create files in a directory that user controls.
+func privateRuntimeDirectory(_ path: String?) -> String? {
+    guard let path else { return nil }
+    var st = stat()
+    guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o022 == 0 else {
+        return nil
+    }
+    return path
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }

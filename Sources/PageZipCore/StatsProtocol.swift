@@ -85,7 +85,7 @@ public enum StatsProtocol {
     public static let maxRequestBytes = 4096
     public static let requestTimeoutNs: UInt64 = 2_000_000_000
     /// Connections served at once; more wait in the listen backlog.
-    public static let maxConnections = 64
+    public static let maxConnections = 16
     public static let listenBacklog: Int32 = 128
 
     /// Judges a request from its first bytes.  `peerClosed`: the peer shut

@@ -49,6 +49,9 @@ long pz_preload_thread_lists_touch(void);
  * host's close/close_range/closefrom/dup2/dup3; returns the new number. */
 int pz_preload_own_fd(int fd) __attribute__((swift_attr("@_noLocks")));
 void pz_preload_disown_fd(int fd) __attribute__((swift_attr("@_noLocks")));
+/** Disowns and closes one of pagezip's descriptors (the interposed close
+ *  would refuse it). */
+int pz_preload_close_own_fd(int fd) __attribute__((swift_attr("@_noLocks")));
 
 /** Writes "symbol+0xoff (library)" (or "library+0xoff") for a code address
  * into buf via dladdr(3); returns 0, or -1 when the address is unknown. */
@@ -60,6 +63,10 @@ void pz_preload_mark_internal_thread(void) __attribute__((swift_attr("@_noLocks"
 /** Auto reclaim stored something: the next host thread to enter a waiting
  *  call (epoll_wait, poll, select, nanosleep) starts the stats thread. */
 void pz_preload_want_stats(void) __attribute__((swift_attr("@_noLocks")));
+/** Resolves the real waiting calls behind statshook.c's interposers (constructor). */
+void pz_preload_resolve_wait_calls(void);
+/** In a fork child of a process that served stats: arm the start again. */
+void pz_preload_want_stats_again(void);
 
 /* Engine hooks (implemented in Swift, called with errno already saved). */
 void pz_engine_boot(void);
