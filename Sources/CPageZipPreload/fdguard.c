@@ -31,16 +31,25 @@ static int is_owned(int fd) {
     return 0;
 }
 
+/* Raw system calls: pagezip's raw threads call pz_preload_own_fd, and they
+ * may not touch errno (glibc's thread state). */
+static long raw4(long n, long a, long b, long c, long d) {
+    long ret;
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+    return ret;
+}
+
 int pz_preload_own_fd(int fd) {
     if (fd < 0) return fd;
     struct rlimit rl;
     long floor = 512;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 1024)
+    if (raw4(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, (long)&rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 1024)
         floor = (long)rl.rlim_cur - 64;
-    long high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
-    if (high < 0) high = syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100);
+    long high = raw4(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor, 0);
+    if (high < 0) high = raw4(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 100, 0);
     if (high >= 0) {
-        syscall(SYS_close, fd);
+        raw4(SYS_close, fd, 0, 0, 0);
         fd = (int)high;
     }
     int low = __atomic_load_n(&lowest_owned, __ATOMIC_RELAXED);
@@ -54,7 +63,7 @@ int pz_preload_own_fd(int fd) {
 
 int pz_preload_close_own_fd(int fd) {
     pz_preload_disown_fd(fd);
-    return (int)syscall(SYS_close, fd);
+    return (int)raw4(SYS_close, fd, 0, 0, 0);
 }
 
 void pz_preload_disown_fd(int fd) {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -98,3 +99,14 @@ void pz_write_stderr(const char *buf, size_t len) {
         len -= (size_t)n;
     }
 }
+
+/* The kernel's own sigprocmask (8-byte set), not glibc's: raw threads may not
+ * touch glibc's thread state, and glibc would leave its internal signals
+ * unblocked. */
+uint64_t pz_sys_block_signals(void) {
+    uint64_t all = ~(uint64_t)0, old = 0;
+    raw4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
+    return old;
+}
+
+void pz_sys_restore_signals(uint64_t old) { raw4(SYS_rt_sigprocmask, SIG_SETMASK, &old, 0, sizeof old); }

@@ -67,7 +67,11 @@ func faultHandlerMain(_ arg: UnsafeMutableRawPointer?) {
             var never: UInt32 = 0
             while true { pz_futex_wait(&never, 0, 0) }
         }
-        if r1 & 0x20 != 0 { wakeFd = -1 }
+        if r1 & 0x20 != 0 {
+            // Closed behind our back: nobody may write to that number again.
+            wakeFd = -1
+            e.pointee.wakeFd = -1
+        }
         if r1 != 0 && wakeFd >= 0 {
             var value: UInt64 = 0
             _ = pz_sys_read(wakeFd, &value, 8)

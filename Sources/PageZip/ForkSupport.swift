@@ -41,6 +41,14 @@ private func forkPrepare() {
     e.pointee.forkParentPid = pz_sys_getpid()
     e.pointee.forkChildDonePid = 0
     pz_store32(e.pointee.word(.forkSafe), 1)
+    // A fault the handler began before it could see forkSafe has taken its
+    // entries out early and may not have filled the page yet: fork now and
+    // the child has neither.  Faults are served under the map lock, so
+    // taking it once waits for that one to finish.
+    let mask = pz_sys_block_signals()
+    pz_rw_lock_exclusive(e.pointee.word(.mapLock))
+    pz_rw_unlock_exclusive(e.pointee.word(.mapLock))
+    pz_sys_restore_signals(mask)
     e.pointee.counters.add(.forks)
     if pz_load32(e.pointee.word(.started)) == 1 {
         // Park the worker at a batch boundary: no page is in a staging slot,

@@ -53,8 +53,12 @@ public func mendSplit(_ addr: UInt, _ len: UInt) -> Int32 {
     guard addr & 4095 == 0, let (s, t) = pageRange(addr, len), let e = engineStorage else { return 0 }
     guard pz_load32(e.pointee.word(.handlerRunning)) == 1 else { return 0 }
     let lock = e.pointee.word(.mapLock)
+    let mask = pz_sys_block_signals()
     pz_rw_lock_exclusive(lock)
-    defer { pz_rw_unlock_exclusive(lock) }
+    defer {
+        pz_rw_unlock_exclusive(lock)
+        pz_sys_restore_signals(mask)
+    }
     guard e.pointee.registered.overlaps(s, t), !e.pointee.registered.covers(s, t) else { return 0 }
     guard pz_uffd_register_mode(e.pointee.uffd, s, Int(t - s), e.pointee.registerMode) == 0 else { return 0 }
     if e.pointee.registered.insert(s, t) {

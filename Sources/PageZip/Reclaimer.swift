@@ -172,7 +172,9 @@ private func refreshRegions(_ rs: UnsafeMutablePointer<ReclaimState>, now: UInt3
     let oldCount = rs.pointee.regionCount
     for i in 0..<count {
         let m = e.pointee.reclaimMappings[i]
-        guard m.isPrivateAnonymousRW, !e.pointee.isOwn(m.start, m.end), n < ReclaimState.regionCapacity else { continue }
+        // Above the entry table's reach (5-level paging) nothing can be held.
+        guard m.isPrivateAnonymousRW, !e.pointee.isOwn(m.start, m.end), m.end <= EntryTable.addressLimit,
+              n < ReclaimState.regionCapacity else { continue }
         while old < oldCount && rs.pointee.regionEnds[old] <= m.start { old += 1 }
         var seen = now
         if old < oldCount && rs.pointee.regionStarts[old] < m.end {
@@ -261,7 +263,7 @@ private func storeColdRuns(_ p: UInt, _ pages: Int, _ residency: UnsafeMutablePo
                 let h = history.load(a)
                 let since = PageHistory.seconds(h)
                 let rest = PageHistory.restSeconds(h, coldAge: max(ageNeeded, 1))
-                let idle = since == 0 ? regionAge : now &- since
+                let idle = since == 0 ? regionAge : PageHistory.elapsed(since: since, now: now)
                 cold = idle >= (since == 0 ? ageNeeded : rest)
             }
         }

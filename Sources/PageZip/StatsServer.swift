@@ -179,11 +179,15 @@ nonisolated(unsafe) private var statsForkHandlerRegistered = false
 
 func statsServerStartOnFirstUse() {
     guard let shared = statsShared, let stack = statsStack else { return }
-    guard pz_load32(shared.started) == 0, pz_cas32(shared.started, 0, 1) else { return }
+    guard pz_load32(shared.started) == 0 else { return }
+    // Before the flag: a fork right after it must find the handler that
+    // clears it in the child.  (Two racing first uses may both register;
+    // the handler is idempotent.)
     if !statsForkHandlerRegistered {
         statsForkHandlerRegistered = true
         pthread_atfork(nil, nil) { statsServerForkChild() }
     }
+    guard pz_cas32(shared.started, 0, 1) else { return }
     shared.setOwner(getpid())
     let err = pz_thread_start({ _ in statsServerMain() }, nil, stack, StatsServerTiming.stackSize)
     if err != 0 { statsLog("live stats are off: cannot start the stats thread (errno \(err))") }

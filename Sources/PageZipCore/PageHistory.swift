@@ -35,6 +35,11 @@ public struct PageHistory: @unchecked Sendable {
     @inlinable @inline(__always)
     public static func heat(_ w: UInt32) -> Int { Int((w >> 24) & 0xF) }
 
+    /// Seconds from a recorded time to `now`, modulo the 24-bit field: right
+    /// for any interval under 194 days, however long the process has run.
+    @inlinable @inline(__always)
+    public static func elapsed(since: UInt32, now: UInt32) -> UInt32 { (now &- since) & 0xFF_FFFF }
+
     @inlinable @inline(__always)
     public func load(_ addr: UInt) -> UInt32 { pz_load32(words + Int(addr >> 12)) }
 
@@ -52,7 +57,7 @@ public struct PageHistory: @unchecked Sendable {
     @inlinable @inline(__always)
     public func noteWritten(_ addr: UInt, now: UInt32) {
         let w = load(addr)
-        if PageHistory.seconds(w) != now { store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w))) }
+        if PageHistory.seconds(w) != now & 0xFF_FFFF { store(addr, PageHistory.pack(seconds: now, heat: PageHistory.heat(w))) }
     }
 
     /// Restored at `now` without being touched (fault-around brought it
@@ -83,7 +88,7 @@ public struct PageHistory: @unchecked Sendable {
         let then = PageHistory.seconds(w)
         var heat = PageHistory.heat(w)
         let wasHot = heat > 0
-        if then != 0 && now &- then < soon { heat += 1 } else if heat > 0 { heat -= 1 }
+        if then != 0 && PageHistory.elapsed(since: then, now: now) < soon { heat += 1 } else if heat > 0 { heat -= 1 }
         store(addr, PageHistory.pack(seconds: now, heat: heat))
         return wasHot
     }

@@ -66,6 +66,12 @@ PZ_NOLOCKS int pz_sys_getpgid(void);
 PZ_NOLOCKS unsigned int pz_sys_geteuid(void);
 /** sched_yield(2) */
 PZ_NOLOCKS void pz_sys_yield(void);
+/** Blocks every signal on the calling thread; returns the mask to restore.
+ *  A host thread that takes an engine lock does so between these two: a
+ *  signal handler touching a held page there would wait on the fault
+ *  handler, which waits on the lock. */
+PZ_NOLOCKS uint64_t pz_sys_block_signals(void);
+PZ_NOLOCKS void pz_sys_restore_signals(uint64_t old);
 /** nanosleep(2) for a short back-off. */
 PZ_NOLOCKS void pz_sys_sleep_ns(uint64_t ns);
 /** prctl(PR_SET_NAME) for the calling thread. */
