@@ -249,22 +249,8 @@ private func nextEligibleByQuery(_ from: UInt, _ to: UInt) -> QueryAnswer {
 /// A PROCMAP_QUERY answer as the maps parser would have read it.
 @_noLocks
 private func mapping(_ v: pz_vma, _ name: UnsafeMutablePointer<UInt8>) -> Mapping {
-    let kind: Mapping.Kind
-    if v.inode != 0 || v.dev != 0 {
-        kind = .file
-    } else if v.name_size <= 1 {
-        kind = .anonymous
-    } else if name[0] != 0x5B {                              // a path without an inode: treat as a file
-        kind = .file
-    } else if v.name_size >= 7 && name[1] == 0x68 && name[2] == 0x65 && name[3] == 0x61 && name[4] == 0x70 && name[5] == 0x5D {
-        kind = .heap                                         // [heap]
-    } else if name[1] == 0x73 && name[2] == 0x74 && name[3] == 0x61 && name[4] == 0x63 && name[5] == 0x6B {
-        kind = .stack                                        // [stack]
-    } else if name[1] == 0x61 && name[2] == 0x6E && name[3] == 0x6F && name[4] == 0x6E && name[5] == 0x3A {
-        kind = .anonNamed                                    // [anon:
-    } else {
-        kind = .special
-    }
+    // name_size counts the NUL; 0 when the mapping has no name.
+    let kind = MapsParser.kind(name: name, length: max(Int(v.name_size) - 1, 0), inodeNonZero: v.inode != 0)
     let f = v.flags
     return Mapping(start: UInt(v.start), end: UInt(v.end), readable: f & UInt64(PZ_VMA_READ) != 0,
                    writable: f & UInt64(PZ_VMA_WRITE) != 0, executable: f & UInt64(PZ_VMA_EXEC) != 0,
@@ -595,6 +581,7 @@ private func account(stored ent: Entry) {
 private func unaccount(_ ent: Entry) {
     uncount(ent)
     E.pointee.counters.sub(.storedTotal)
+    E.pointee.groups.unchargeStoredTotal(ent.group)   // count() charged it as ever stored
 }
 
 /// zswap's accept threshold: after the pool limit was hit, store again only

@@ -66,27 +66,21 @@ public struct MapsParser {
             }
         }
         while i < n && p[i] == 32 { i += 1 }
-        var kind = Mapping.Kind.anonymous
-        if i < n {
-            if p[i] == 47 {                                   // '/'
-                kind = .file
-            } else if p[i] == 91 {                            // '['
-                if n - i >= 6 && p[i + 1] == 104 && p[i + 2] == 101 && p[i + 3] == 97 && p[i + 4] == 112 && p[i + 5] == 93 {
-                    kind = .heap                               // [heap]
-                } else if n - i >= 7 && p[i + 1] == 115 && p[i + 2] == 116 && p[i + 3] == 97 && p[i + 4] == 99 && p[i + 5] == 107 {
-                    kind = .stack                              // [stack
-                } else if n - i >= 6 && p[i + 1] == 97 && p[i + 2] == 110 && p[i + 3] == 111 && p[i + 4] == 110 && p[i + 5] == 58 {
-                    kind = .anonNamed                          // [anon:
-                } else {
-                    kind = .special
-                }
-            } else {
-                kind = .file
-            }
-        } else if inodeNonZero {
-            kind = .file
-        }
+        let kind = kind(name: p + i, length: n - i, inodeNonZero: inodeNonZero)
         return Mapping(start: start, end: end, readable: r, writable: w, executable: x, privateMapping: priv, kind: kind)
+    }
+
+    /// What a mapping is, from its name (the pathname column of
+    /// /proc/self/maps, or PROCMAP_QUERY's vma_name) and whether it has an inode.
+    @_noLocks
+    public static func kind(name p: UnsafePointer<UInt8>, length n: Int, inodeNonZero: Bool) -> Mapping.Kind {
+        guard n > 0 else { return inodeNonZero ? .file : .anonymous }
+        if p[0] == 47 { return .file }                                    // '/'
+        guard p[0] == 91 else { return .file }                            // not '['
+        if n >= 6 && p[1] == 104 && p[2] == 101 && p[3] == 97 && p[4] == 112 && p[5] == 93 { return .heap }     // [heap]
+        if n >= 7 && p[1] == 115 && p[2] == 116 && p[3] == 97 && p[4] == 99 && p[5] == 107 { return .stack }    // [stack
+        if n >= 6 && p[1] == 97 && p[2] == 110 && p[3] == 111 && p[4] == 110 && p[5] == 58 { return .anonNamed } // [anon:
+        return .special
     }
 
     @_noLocks @inline(__always)
