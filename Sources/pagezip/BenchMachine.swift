@@ -27,11 +27,7 @@ struct MachineInfo: Codable {
     var loadAverageAtEnd: Double?
 
     static func gather(library: String, timerOverhead: Double) -> MachineInfo {
-        var u = utsname()
-        uname(&u)
-        func field<T>(_ v: inout T) -> String {
-            withUnsafeBytes(of: &v) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        }
+        let kernel = unameFields()
         let cpu = (readSmallFile("/proc/cpuinfo") ?? "").split(separator: "\n")
             .first { $0.hasPrefix("model name") }
             .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) }
@@ -40,8 +36,8 @@ struct MachineInfo: Codable {
             cpuModel: cpu ?? "unknown",
             cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)),
             memoryBytes: (meminfoKiB("MemTotal") ?? 0) * 1024,
-            kernel: field(&u.release),
-            kernelBuild: field(&u.version),
+            kernel: kernel.release,
+            kernelBuild: kernel.version,
             pagezipCommandVersion: PageZipCommand.configuration.version,
             library: library,
             lz4Version: String(cString: LZ4_versionString()),

@@ -171,10 +171,16 @@ struct DoctorCommand: ParsableCommand {
     }
 }
 
-func kernelRelease() -> String {
+func kernelRelease() -> String { unameFields().release }
+
+/// uname(2)'s release ("6.18.44") and version ("#1 SMP ...") fields.
+func unameFields() -> (release: String, version: String) {
     var u = utsname()
     uname(&u)
-    return withUnsafeBytes(of: &u.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+    func field<T>(_ v: inout T) -> String {
+        withUnsafeBytes(of: &v) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+    }
+    return (field(&u.release), field(&u.version))
 }
 
 func userName() -> String {

@@ -152,19 +152,6 @@ func sampleSnapshot(pid: Int32 = 4242, pgid: Int32 = 4240, stored: UInt64 = 300,
     }
 }
 
-/// A small deterministic generator, so a failing fuzz case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 extension String {
     func replacingFirst(_ target: String, with replacement: String) -> String {
         guard let r = firstRange(of: target) else { return self }
