@@ -52,6 +52,13 @@ import Testing
         #expect(r.value("closefds") == "ok")
     }
 
+    @Test func closingEveryDescriptorKeepsTheStatsSocket() throws {
+        let dir = Harness.workDir.appendingPathComponent("closestats-sockets").path
+        let r = Harness.run([try Harness.program("closestats"), dir], preload: true, env: ["PAGEZIP_SOCKET_DIR": dir])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.value("closestats") == "ok")
+    }
+
     @Test func unmapRemapAndDropOverHeldPages() throws {
         let r = Harness.run([try Harness.program("mapops")], preload: true)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
