@@ -13,6 +13,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -104,7 +105,38 @@ int close_range(unsigned int first, unsigned int last, int flags) {
     }
 }
 
-void closefrom(int lowfd) { close_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u, 0); }
+/* Like glibc's: close_range, else (seccomp, old kernels) every number
+ * /proc/self/fd lists, again until a pass finds nothing more to close. */
+void closefrom(int lowfd) {
+    unsigned int first = lowfd < 0 ? 0 : (unsigned int)lowfd;
+    int saved = errno;
+    if (close_range(first, ~0u, 0) == 0) return;
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        errno = saved;
+        return;
+    }
+    char buf[4096];
+    for (int closed = 1; closed;) {
+        closed = 0;
+        syscall(SYS_lseek, dir, 0, SEEK_SET);
+        long n;
+        while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                struct pz_dirent { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
+                const struct pz_dirent *d = (const struct pz_dirent *)(buf + off);
+                off += d->reclen;
+                long fd = 0;
+                const char *c = d->name;
+                if (*c < '0' || *c > '9') continue;
+                while (*c >= '0' && *c <= '9') fd = fd * 10 + (*c++ - '0');
+                if (fd >= (long)first && fd != dir && !is_owned((int)fd) && syscall(SYS_close, fd) == 0) closed = 1;
+            }
+        }
+    }
+    syscall(SYS_close, dir);
+    errno = saved;
+}
 
 int dup2(int oldfd, int newfd) {
     if (is_owned(newfd)) {
