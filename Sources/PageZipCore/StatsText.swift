@@ -89,7 +89,8 @@ public enum StatsText {
     /// A process name as one line of a table: control characters (a thread
     /// may name itself anything) become "?".
     public static func printable(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+        // C0, DEL and C1 (0x80-0x9F: a terminal may read 0x9B as CSI).
+        String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 0x20 || ($0.value >= 0x7F && $0.value <= 0x9F) ? "?" : $0 }))
     }
 
     static func value(_ m: StatsMetric, _ u: StatsUsage, exactBytes: Bool) -> String {
@@ -135,7 +136,7 @@ public enum StatsText {
                              StatsFormat.size(site.comprBytes, exact: exactBytes), "(not recorded)"])
             }
             for (k, f) in frames.enumerated() {
-                let frame = StatsFormat.hex(f.address) + (f.symbol.map { " " + $0 } ?? "")
+                let frame = StatsFormat.hex(f.address) + (f.symbol.map { " " + printable($0) } ?? "")
                 if k == 0 {
                     rows.append([String(site.id), String(site.calls), StatsFormat.size(site.mappedBytes, exact: exactBytes), String(site.storedPages),
                                  StatsFormat.size(site.storedPages &* 4096, exact: exactBytes),

@@ -142,7 +142,7 @@ struct StatsCommand: ParsableCommand {
             let quiet = socketDir == nil ? StatsClient.quietProcesses(excluding: Set(endpoints.map(\.pid))) : []
             if !quiet.isEmpty {
                 print("\npagezip is loaded but no stats socket was found for: "
-                      + quiet.map { "\($0.pid) (\($0.command))" }.joined(separator: ", ")
+                      + quiet.map { "\($0.pid) (\(StatsText.printable($0.command)))" }.joined(separator: ", ")
                       + "\n(nothing paged out yet, pass-through, PAGEZIP_STATS=0, or another PAGEZIP_SOCKET_DIR)")
             }
         }

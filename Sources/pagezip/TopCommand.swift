@@ -80,7 +80,7 @@ struct TopCommand: ParsableCommand {
         } else {
             out += StatsText.groups(groups, exactBytes: bytes, rates: rates)
         }
-        for (e, err) in failures { out += "pid \(e.pid): \(err)\n" }
+        for (e, err) in failures { out += "pid \(e.pid): \(StatsText.printable(String(describing: err)))\n" }
         return out
     }
 }
