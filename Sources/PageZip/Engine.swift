@@ -57,6 +57,10 @@ struct Tunables {
 struct Engine {
     var uffd: Int32 = -1
     var wakeFd: Int32 = -1
+    /// /proc/self/maps for PROCMAP_QUERY, opened once by the store worker
+    /// (a descriptor opened per query would take the lowest free number
+    /// each time, under a host that just closed one to reuse it).
+    var mapsQueryFd: Int32 = -1
     var uffdOrigin: Int32 = 0
     var features: UInt64 = 0
 

@@ -126,6 +126,10 @@ private func reinitializeInChild() {
     }
     pz_preload_disown_fd(e.pointee.uffd)
     _ = pz_sys_close(e.pointee.uffd)
+    if e.pointee.mapsQueryFd >= 0 {
+        _ = pz_preload_close_own_fd(e.pointee.mapsQueryFd)    // the parent's maps
+        e.pointee.mapsQueryFd = -1
+    }
     e.pointee.wakeFd = -1
     e.pointee.uffd = -1
 

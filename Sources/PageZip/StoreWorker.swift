@@ -218,15 +218,20 @@ private enum QueryAnswer { case found(UInt, UInt), none, cannotAsk }
 @_noLocks
 private func nextEligibleByQuery(_ from: UInt, _ to: UInt) -> QueryAnswer {
     if procmapQueryMissing { return .cannotAsk }
-    let path: StaticString = "/proc/self/maps"
-    let fd = pz_sys_open(UnsafeRawPointer(path.utf8Start).assumingMemoryBound(to: CChar.self), 0o2000000, 0)
-    guard fd >= 0 else { return .cannotAsk }
-    defer { _ = pz_sys_close(Int32(fd)) }
-    let name = E.pointee.workerScratch.mapsBuffer
+    let e = E
+    var fd = e.pointee.mapsQueryFd
+    if fd < 0 {
+        let path: StaticString = "/proc/self/maps"
+        let opened = pz_sys_open(UnsafeRawPointer(path.utf8Start).assumingMemoryBound(to: CChar.self), 0o2000000, 0)
+        guard opened >= 0 else { return .cannotAsk }
+        fd = pz_preload_own_fd(Int32(opened))
+        e.pointee.mapsQueryFd = fd
+    }
+    let name = e.pointee.workerScratch.mapsBuffer
     var addr = from
     while addr < to {
         var vma = pz_vma()
-        let r = pz_procmap_query(Int32(fd), addr, true, &vma, name, 4096)
+        let r = pz_procmap_query(fd, addr, true, &vma, name, 4096)
         if r == -2 { return .none }                          // ENOENT: nothing above
         if r == -25 || r == -22 {                           // ENOTTY, EINVAL: no such ioctl
             procmapQueryMissing = true
@@ -238,7 +243,7 @@ private func nextEligibleByQuery(_ from: UInt, _ to: UInt) -> QueryAnswer {
         var previous: Mapping?
         if m.start > 0 {
             var p = pz_vma()
-            if pz_procmap_query(Int32(fd), m.start - 1, false, &p, name, 4096) == 0 { previous = mapping(p, name) }
+            if pz_procmap_query(fd, m.start - 1, false, &p, name, 4096) == 0 { previous = mapping(p, name) }
         }
         if let (s, t) = eligibleSpan(m, previous: previous, from, to) { return .found(s, t) }
         addr = m.end
